@@ -1,0 +1,78 @@
+/**
+ * The broker's configuration: one plain object, every limit with a default.
+ * Loading (file < environment < flags) and validation live beside this file.
+ */
+export interface ListenerConfig {
+  host: string
+  /** 0 picks a free port (tests); a negative value disables the listener. */
+  port: number
+}
+
+export interface BrokerConfig {
+  /** TCP listener. */
+  host: string
+  port: number
+  /** WebSocket listener port; 0 disables it. */
+  wsPort: number
+  wsPath: string
+  /** LevelDB directory; `null` keeps everything in memory (nothing survives a restart). */
+  dataDir: string | null
+  /** fsync every commit before acknowledging (survives power loss, slower). */
+  syncWrites: boolean
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+  /** Allow clients that send no username. The stock config allows it because it listens on loopback only. */
+  allowAnonymous: boolean
+
+  limits: {
+    /** Largest packet accepted, bytes (also advertised as Maximum Packet Size in 5.0). */
+    maxPacketSize: number
+    /** Outbound QoS 1/2 messages in flight per client when the client sets no Receive Maximum. */
+    maxInflight: number
+    /** Inbound QoS 1/2 publishes in flight per client (advertised Receive Maximum in 5.0). */
+    receiveMaximum: number
+    /** Messages queued per session (offline or beyond the inflight window). */
+    maxQueuedMessages: number
+    /** Bytes of payload queued per session. */
+    maxQueuedBytes: number
+    maxConnections: number
+    maxSubscriptionsPerClient: number
+    maxTopicLength: number
+    maxTopicLevels: number
+    maxClientIdLength: number
+    /** Seconds; a client asking for more (or 0) is told this value via Server Keep Alive (5.0). */
+    maxKeepalive: number
+    /** Milliseconds a socket may stay open without sending CONNECT. */
+    connectTimeout: number
+    /** Topic aliases a 5.0 client may use towards the broker. */
+    topicAliasMaximum: number
+    /** Seconds; cap for Session Expiry Interval (0xFFFFFFFF = never). */
+    maxSessionExpiryInterval: number
+  }
+}
+
+export const defaultConfig: BrokerConfig = {
+  host: '127.0.0.1',
+  port: 1883,
+  wsPort: 0,
+  wsPath: '/mqtt',
+  dataDir: './data',
+  syncWrites: false,
+  logLevel: 'info',
+  allowAnonymous: true,
+  limits: {
+    maxPacketSize: 1024 * 1024,
+    maxInflight: 100,
+    receiveMaximum: 100,
+    maxQueuedMessages: 1000,
+    maxQueuedBytes: 64 * 1024 * 1024,
+    maxConnections: 10_000,
+    maxSubscriptionsPerClient: 1000,
+    maxTopicLength: 65_535,
+    maxTopicLevels: 128,
+    maxClientIdLength: 256,
+    maxKeepalive: 65_535,
+    connectTimeout: 10_000,
+    topicAliasMaximum: 64,
+    maxSessionExpiryInterval: 0xffffffff,
+  },
+}
