@@ -1,0 +1,5 @@
+export { defaultConfig, type BrokerConfig, type ListenerConfig } from './schema.js'
+export { loadConfig, type LoadConfigOptions, type LoadedConfig } from './load.js'
+export { ConfigError, isConfigError, type ConfigErrorCode } from './errors.js'
+export { helpText } from './help.js'
+export { settings, metaOptions, logLevels, type Setting } from './settings.js'

@@ -1,0 +1,80 @@
+/**
+ * The kinds of value a setting can hold. Each kind knows how to read itself from text
+ * (environment variables, flags) and from JSON (the config file), and how to say what it
+ * accepts; that one sentence is used both by `--help` and by every error message.
+ */
+export interface Kind<T> {
+  /** What is accepted, worded to follow "expected": `an integer from 1 to 65535`. */
+  readonly expected: string
+  /** The value's name in `--help`: `N`, `ADDR`, `DIR`. */
+  readonly placeholder: string
+  /** `undefined` means the text is not an acceptable value. */
+  fromText(text: string): T | undefined
+  /** `undefined` means the JSON value is not acceptable. */
+  fromJson(value: unknown): T | undefined
+}
+
+const DECIMAL = /^-?\d+$/
+
+export function integer(min: number, max: number, placeholder = 'N'): Kind<number> {
+  const inRange = (n: number): number | undefined =>
+    Number.isSafeInteger(n) && n >= min && n <= max ? n : undefined
+  return {
+    expected: `an integer from ${min} to ${max}`,
+    placeholder,
+    fromText: (text) => (DECIMAL.test(text.trim()) ? inRange(Number(text)) : undefined),
+    fromJson: (value) => (typeof value === 'number' ? inRange(value) : undefined),
+  }
+}
+
+export function boolean(): Kind<boolean> {
+  return {
+    expected: 'true or false',
+    placeholder: 'true|false',
+    fromText: (text) => {
+      const word = text.trim().toLowerCase()
+      return word === 'true' ? true : word === 'false' ? false : undefined
+    },
+    fromJson: (value) => (typeof value === 'boolean' ? value : undefined),
+  }
+}
+
+export function oneOf<T extends string>(values: readonly T[], placeholder: string): Kind<T> {
+  const find = (candidate: string): T | undefined => values.find((v) => v === candidate)
+  return {
+    expected: `one of ${values.join(', ')}`,
+    placeholder,
+    fromText: (text) => find(text.trim().toLowerCase()),
+    fromJson: (value) => (typeof value === 'string' ? find(value) : undefined),
+  }
+}
+
+/** A non-empty string without surrounding whitespace that also passes `isValid`. */
+export function text(opts: {
+  expected: string
+  placeholder: string
+  isValid?: (value: string) => boolean
+}): Kind<string> {
+  const accept = (value: string): string | undefined =>
+    value !== '' && value === value.trim() && (opts.isValid?.(value) ?? true) ? value : undefined
+  return {
+    expected: opts.expected,
+    placeholder: opts.placeholder,
+    fromText: accept,
+    fromJson: (value) => (typeof value === 'string' ? accept(value) : undefined),
+  }
+}
+
+/**
+ * A directory, or `null` for "no directory": only the config file can say `null`
+ * (the command line has `--memory` for that). Relative paths are resolved by the loader.
+ */
+export function directory(): Kind<string | null> {
+  const path = text({ expected: 'a directory path', placeholder: 'DIR' })
+  return {
+    expected: 'a directory path, or null in a config file for memory only',
+    placeholder: path.placeholder,
+    fromText: path.fromText,
+    fromJson: (value) => (value === null ? null : path.fromJson(value)),
+  }
+}
