@@ -23,3 +23,8 @@ export function topicMatches(filter: string, topic: string): boolean {
   }
   return filterLevels.length === topicLevels.length
 }
+
+/** True if the filter can match more than one topic name, i.e. it contains `+` or `#`. */
+export function isWildcardFilter(filter: string): boolean {
+  return filter.includes('+') || filter.includes('#')
+}
