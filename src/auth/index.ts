@@ -1,0 +1,2 @@
+export { answerToReason } from './hooks.js'
+export type { AuthenticateRequest, BrokerHooks, ClientInfo, HookAnswer } from './hooks.js'

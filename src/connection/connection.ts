@@ -1,0 +1,269 @@
+import type { Duplex } from 'node:stream'
+import type { Logger } from 'pino'
+import type { ClientInfo } from '../auth/index.js'
+import { dispatch, type ClientContext, type Core } from '../handlers/index.js'
+import {
+  Decoder, MqttError, ReasonCode, encode,
+  type InboundPacket, type OutboundPacket, type ProtocolVersion,
+} from '../protocol/index.js'
+import type { Outlet, Session } from '../session/index.js'
+import { AckQueue } from './ack-queue.js'
+
+export interface ConnectionInfo {
+  remoteAddress: string | undefined
+  remotePort: number | undefined
+  transport: 'tcp' | 'tls' | 'ws' | 'wss'
+}
+
+/** Unflushed bytes past which the socket is paused until the inbox drains. */
+const MAX_INBOX = 1000
+
+/**
+ * One client connection: bytes in → decoded packets → handlers, in order; packets out →
+ * encoded → one socket write per tick. It is the only error boundary: an `MqttError` ends the
+ * connection with its reason code (DISCONNECT at 5.0, a plain close before), anything else is a
+ * bug that is logged and ends this connection only.
+ */
+export class Connection implements ClientContext, Outlet {
+  readonly core: Core
+  log: Logger
+  protocolVersion: ProtocolVersion = 4
+  clientId = ''
+  username: string | undefined
+  readonly remoteAddress: string | undefined
+  session: Session | null = null
+  readonly topicAliases = new Map<number, string>()
+  maxOutboundPacketSize = Number.MAX_SAFE_INTEGER
+  isDisconnecting = false
+  wantsProblemInfo = true
+
+  readonly #stream: Duplex
+  readonly #decoder: Decoder
+  readonly #acks: AckQueue
+  #out: Buffer[] = []
+  #outBytes = 0
+  #flushScheduled = false
+  #held = false
+  #inbox: InboundPacket[] = []
+  #closing: Promise<void> | null = null
+  #connectTimer: NodeJS.Timeout | undefined
+  #keepaliveTimer: NodeJS.Timeout | undefined
+  #keepaliveMs = 0
+  #lastSeen = Date.now()
+
+  constructor(core: Core, stream: Duplex, info: ConnectionInfo) {
+    this.core = core
+    this.#stream = stream
+    this.remoteAddress = info.remoteAddress
+    this.log = core.log.child({ remote: `${info.remoteAddress ?? '?'}:${info.remotePort ?? '?'}`, transport: info.transport })
+    this.#decoder = new Decoder({ maxPacketSize: core.config.limits.maxPacketSize })
+    this.#acks = new AckQueue((packet) => this.send(packet), (err) => this.#fail(err))
+    this.#connectTimer = setTimeout(() => this.#onConnectTimeout(), core.config.limits.connectTimeout)
+    this.#connectTimer.unref()
+    stream.on('data', this.#onData)
+    stream.on('error', (err: Error) => {
+      this.log.debug({ err: err.message }, 'socket error')
+      void this.close({ publishWill: true, reason: `socket error: ${err.message}` })
+    })
+    stream.on('close', () => {
+      void this.close({ publishWill: !this.isDisconnecting, reason: 'connection closed by client' })
+    })
+    this.log.trace('socket opened')
+  }
+
+  get outlet(): Outlet {
+    return this
+  }
+
+  get bufferedBytes(): number {
+    return this.#outBytes + this.#stream.writableLength
+  }
+
+  info(): ClientInfo {
+    return { clientId: this.clientId, username: this.username, remoteAddress: this.remoteAddress, protocolVersion: this.protocolVersion }
+  }
+
+  setProtocolVersion(version: ProtocolVersion): void {
+    this.protocolVersion = version
+    this.#decoder.setProtocolVersion(version)
+  }
+
+  setKeepalive(seconds: number): void {
+    // The server allows one and a half keepalive periods of silence [MQTT-3.1.2-24].
+    this.#keepaliveMs = seconds * 1500
+    if (seconds > 0) this.#armKeepalive(this.#keepaliveMs)
+  }
+
+  markConnected(session: Session): void {
+    this.session = session
+  }
+
+  send(packet: OutboundPacket): boolean {
+    if (this.#closing !== null && packet.cmd !== 'disconnect') return false
+    const bytes = encode(packet, this.protocolVersion)
+    if (bytes.length === 0) return false
+    if (bytes.length > this.maxOutboundPacketSize) {
+      this.log.warn({ size: bytes.length, max: this.maxOutboundPacketSize, cmd: packet.cmd },
+        'packet larger than the client\'s Maximum Packet Size: not sent [MQTT-3.1.2-25]')
+      return false
+    }
+    this.log.trace({ cmd: packet.cmd }, 'send')
+    this.#out.push(bytes)
+    this.#outBytes += bytes.length
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true
+      process.nextTick(this.#flush)
+    }
+    return true
+  }
+
+  ackAfter(after: Promise<void> | null, ack: OutboundPacket): void {
+    this.#acks.push(after, ack)
+  }
+
+  hold(work: Promise<void>): void {
+    this.#held = true
+    work.then(() => {
+      this.#held = false
+      this.#drainInbox()
+    }, (err: unknown) => {
+      this.#held = false
+      this.#fail(err)
+    })
+  }
+
+  track(work: Promise<void>): void {
+    work.catch((err: unknown) => this.#fail(err))
+  }
+
+  close(opts: { reasonCode?: number; publishWill: boolean; reason: string }): Promise<void> {
+    if (this.#closing === null) this.#closing = this.#shutdown(opts)
+    return this.#closing
+  }
+
+  readonly #onData = (chunk: Buffer): void => {
+    this.#lastSeen = Date.now()
+    try {
+      this.#decoder.push(chunk, this.#onPacket)
+    } catch (err) {
+      this.#fail(err)
+    }
+  }
+
+  readonly #onPacket = (packet: InboundPacket): void => {
+    if (this.#closing !== null) return
+    if (this.#held || this.#inbox.length > 0) {
+      this.#inbox.push(packet)
+      if (this.#inbox.length > MAX_INBOX) this.#stream.pause()
+      return
+    }
+    this.#handle(packet)
+  }
+
+  #handle(packet: InboundPacket): void {
+    if (this.#connectTimer !== undefined) {
+      clearTimeout(this.#connectTimer)
+      this.#connectTimer = undefined
+    }
+    this.log.trace({ cmd: packet.cmd }, 'received')
+    try {
+      dispatch(this, packet)
+    } catch (err) {
+      this.#fail(err)
+    }
+  }
+
+  #drainInbox(): void {
+    while (!this.#held && this.#inbox.length > 0 && this.#closing === null) {
+      const packet = this.#inbox.shift()
+      if (packet !== undefined) this.#handle(packet)
+    }
+    if (this.#inbox.length === 0 && this.#stream.isPaused()) this.#stream.resume()
+  }
+
+  readonly #flush = (): void => {
+    this.#flushScheduled = false
+    const out = this.#out
+    if (out.length === 0 || this.#stream.destroyed) return
+    this.#out = []
+    this.#outBytes = 0
+    if (out.length === 1) {
+      this.#stream.write(out[0])
+      return
+    }
+    this.#stream.cork()
+    for (const buf of out) this.#stream.write(buf)
+    this.#stream.uncork()
+  }
+
+  /** The error boundary. */
+  #fail(err: unknown): void {
+    if (this.#closing !== null) return
+    if (err instanceof MqttError) {
+      this.log.warn({ code: err.code, reasonCode: err.reasonCode }, `closing connection: ${err.message}`)
+      if (this.session === null && err.code === 'MQTT_UNSUPPORTED_PROTOCOL_VERSION') {
+        this.#refuseVersion(err)
+        return
+      }
+      void this.close({ reasonCode: err.reasonCode, publishWill: true, reason: err.message })
+      return
+    }
+    this.log.error({ err }, 'internal error while handling this client: closing its connection')
+    void this.close({ reasonCode: ReasonCode.ImplementationSpecificError, publishWill: true, reason: 'internal error' })
+  }
+
+  /** [MQTT-3.1.2-2]: answer CONNACK 0x01 (3.1.1 format), or 0x84 in 5.0 format for levels above 5. */
+  #refuseVersion(err: MqttError): void {
+    const level = (err as MqttError & { protocolLevel?: number }).protocolLevel ?? 0
+    const version: ProtocolVersion = level > 5 ? 5 : 4
+    this.protocolVersion = version
+    this.send({ cmd: 'connack', sessionPresent: false, reasonCode: ReasonCode.UnsupportedProtocolVersion })
+    void this.close({ publishWill: false, reason: err.message })
+  }
+
+  #onConnectTimeout(): void {
+    this.#connectTimer = undefined
+    if (this.session !== null || this.#closing !== null) return
+    this.log.info('no CONNECT within limits.connectTimeout: closing')
+    void this.close({ publishWill: false, reason: 'connect timeout' })
+  }
+
+  #armKeepalive(ms: number): void {
+    if (this.#keepaliveTimer !== undefined) clearTimeout(this.#keepaliveTimer)
+    this.#keepaliveTimer = setTimeout(this.#checkKeepalive, ms)
+    this.#keepaliveTimer.unref()
+  }
+
+  readonly #checkKeepalive = (): void => {
+    const idle = Date.now() - this.#lastSeen
+    if (idle < this.#keepaliveMs) {
+      this.#armKeepalive(this.#keepaliveMs - idle)
+      return
+    }
+    this.log.info({ keepaliveMs: this.#keepaliveMs }, 'keepalive timeout')
+    void this.close({ reasonCode: ReasonCode.KeepAliveTimeout, publishWill: true, reason: 'keepalive timeout' })
+  }
+
+  async #shutdown(opts: { reasonCode?: number; publishWill: boolean; reason: string }): Promise<void> {
+    clearTimeout(this.#connectTimer)
+    clearTimeout(this.#keepaliveTimer)
+    this.#inbox = []
+    const session = this.session
+    if (session !== null && this.protocolVersion === 5 && opts.reasonCode !== undefined && !this.isDisconnecting) {
+      this.send({ cmd: 'disconnect', reasonCode: opts.reasonCode })
+    }
+    this.#flush()
+    this.#stream.end()
+    const killer = setTimeout(() => this.#stream.destroy(), 2000)
+    killer.unref()
+    this.#stream.once('close', () => clearTimeout(killer))
+    if (session === null) return
+    this.session = null
+    const { core } = this
+    if (core.clients.get(this.clientId) === this) core.clients.delete(this.clientId)
+    session.outlet = session.outlet === this ? null : session.outlet
+    await core.sessions.close(session, opts.publishWill)
+    this.log.info({ reason: opts.reason }, 'client disconnected')
+    core.events.emit('clientDisconnected', this.info(), opts.reason)
+  }
+}

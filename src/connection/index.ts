@@ -1,0 +1,2 @@
+export { Connection } from './connection.js'
+export type { ConnectionInfo } from './connection.js'

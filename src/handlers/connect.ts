@@ -1,0 +1,145 @@
+import { randomBytes } from 'node:crypto'
+import { answerToReason } from '../auth/index.js'
+import { ReasonCode, type ConnackProperties, type ConnectPacket } from '../protocol/index.js'
+import { NEVER_EXPIRES } from '../session/index.js'
+import type { ClientContext } from './context.js'
+
+/**
+ * CONNECT, as a table of contents: client id → keepalive → authentication → takeover →
+ * session → CONNACK → resume. Each refusal answers CONNACK with a reason code and closes
+ * [MQTT-3.2.2-7]; the encoder maps codes down for 3.1.1 clients.
+ */
+export function handleConnect(ctx: ClientContext, packet: ConnectPacket): void {
+  ctx.hold(connect(ctx, packet))
+}
+
+async function connect(ctx: ClientContext, packet: ConnectPacket): Promise<void> {
+  ctx.setProtocolVersion(packet.protocolVersion)
+  const clientId = chooseClientId(ctx, packet)
+  if (clientId === null) return refuse(ctx, ReasonCode.ClientIdentifierNotValid, 'client identifier not valid')
+  ctx.clientId = clientId
+  ctx.username = packet.username
+  ctx.log = ctx.log.child({ clientId })
+
+  const keepalive = chooseKeepalive(ctx, packet)
+  if (keepalive === null) return refuse(ctx, ReasonCode.ClientIdentifierNotValid, 'keepalive above maxKeepalive')
+
+  if (packet.properties?.authenticationMethod !== undefined) {
+    return refuse(ctx, ReasonCode.BadAuthenticationMethod, 'authentication method not supported')
+  }
+  const authCode = await authenticate(ctx, packet)
+  if (authCode !== 0) return refuse(ctx, authCode, 'authentication failed')
+
+  const { core } = ctx
+  const previous = core.connectLocks.get(clientId)
+  let release = (): void => {}
+  const lock = new Promise<void>((resolve) => { release = resolve })
+  core.connectLocks.set(clientId, lock)
+  try {
+    if (previous !== undefined) await previous
+    await establish(ctx, packet, clientId, keepalive)
+  } finally {
+    release()
+    if (core.connectLocks.get(clientId) === lock) core.connectLocks.delete(clientId)
+  }
+}
+
+async function establish(ctx: ClientContext, packet: ConnectPacket, clientId: string, keepalive: number): Promise<void> {
+  const { core } = ctx
+  const existing = core.clients.get(clientId)
+  if (existing !== undefined && existing !== ctx) {
+    // [MQTT-3.1.4-3]: the existing connection is closed (5.0: DISCONNECT 0x8E first).
+    await existing.close({ reasonCode: ReasonCode.SessionTakenOver, publishWill: true, reason: 'session taken over' })
+  }
+  const props = packet.properties
+  const requestedExpiry = packet.protocolVersion === 5
+    ? props?.sessionExpiryInterval ?? 0
+    : packet.clean ? 0 : NEVER_EXPIRES
+  const expiryInterval = Math.min(requestedExpiry, core.config.limits.maxSessionExpiryInterval)
+  const { session, sessionPresent } = await core.sessions.open(clientId, {
+    cleanStart: packet.clean,
+    expiryInterval,
+    protocolVersion: packet.protocolVersion,
+  })
+  session.will = packet.will
+  const limits = core.config.limits
+  session.receiveMaximum = Math.min(props?.receiveMaximum ?? limits.maxInflight, limits.maxInflight)
+  if (props?.maximumPacketSize !== undefined) ctx.maxOutboundPacketSize = props.maximumPacketSize
+  if (props?.requestProblemInformation === false) ctx.wantsProblemInfo = false
+  if (session.isPersistent && session.will !== undefined) await core.store.putSessionMeta(session.meta())
+
+  const connack: ConnackProperties = {}
+  if (packet.protocolVersion === 5) {
+    if (packet.clientId === '') connack.assignedClientIdentifier = clientId
+    if (expiryInterval !== requestedExpiry) connack.sessionExpiryInterval = expiryInterval
+    if (keepalive !== packet.keepalive) connack.serverKeepAlive = keepalive
+    connack.receiveMaximum = limits.receiveMaximum
+    connack.maximumPacketSize = limits.maxPacketSize
+    connack.topicAliasMaximum = limits.topicAliasMaximum
+    connack.retainAvailable = true
+    connack.wildcardSubscriptionAvailable = true
+    connack.subscriptionIdentifiersAvailable = true
+    connack.sharedSubscriptionAvailable = true
+  }
+  ctx.setKeepalive(keepalive)
+  // [MQTT-3.2.2-2/3]: session present only when a session was resumed.
+  ctx.send({
+    cmd: 'connack',
+    sessionPresent: sessionPresent && !packet.clean,
+    reasonCode: ReasonCode.Success,
+    ...(packet.protocolVersion === 5 ? { properties: connack } : {}),
+  })
+  core.clients.set(clientId, ctx)
+  ctx.markConnected(session)
+  await session.attach(ctx.outlet, sessionPresent)
+  ctx.log.info({ version: packet.protocolVersion, clean: packet.clean, keepalive, sessionPresent }, 'client connected')
+  core.events.emit('clientConnected', ctx.info())
+}
+
+/**
+ * A zero-length client id is assigned one by the server, at 3.1.1 only with clean session
+ * [MQTT-3.1.3-6, MQTT-3.1.3-8]; 5.0 returns it as Assigned Client Identifier [MQTT-3.2.2-16].
+ */
+function chooseClientId(ctx: ClientContext, packet: ConnectPacket): string | null {
+  const max = ctx.core.config.limits.maxClientIdLength
+  if (packet.clientId === '') {
+    if (packet.protocolVersion !== 5 && !packet.clean) return null
+    return `halyard-${randomBytes(9).toString('base64url')}`
+  }
+  if (Buffer.byteLength(packet.clientId) > max) return null
+  return packet.clientId
+}
+
+/**
+ * 5.0 clients asking for more than maxKeepalive (or 0) are told the server's value through
+ * Server Keep Alive [MQTT-3.2.2-21]; 3.1.1 has no way to say so, and is refused as Mosquitto does.
+ */
+function chooseKeepalive(ctx: ClientContext, packet: ConnectPacket): number | null {
+  const max = ctx.core.config.limits.maxKeepalive
+  if (max >= 65535 || (packet.keepalive > 0 && packet.keepalive <= max)) return packet.keepalive
+  if (packet.protocolVersion === 5) return max
+  return null
+}
+
+async function authenticate(ctx: ClientContext, packet: ConnectPacket): Promise<number> {
+  const { core } = ctx
+  const hook = core.hooks.authenticate
+  if (hook === undefined) {
+    if (packet.username === undefined && !core.config.allowAnonymous) return ReasonCode.NotAuthorized
+    return ReasonCode.Success
+  }
+  const answer = await hook({
+    clientId: ctx.clientId,
+    username: packet.username,
+    password: packet.password,
+    remoteAddress: ctx.remoteAddress,
+    protocolVersion: packet.protocolVersion,
+  })
+  return answerToReason(answer, ReasonCode.BadUserNameOrPassword)
+}
+
+async function refuse(ctx: ClientContext, reasonCode: number, reason: string): Promise<void> {
+  ctx.log.warn({ reasonCode }, `connection refused: ${reason}`)
+  ctx.send({ cmd: 'connack', sessionPresent: false, reasonCode })
+  await ctx.close({ publishWill: false, reason })
+}

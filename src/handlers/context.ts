@@ -1,0 +1,74 @@
+import type { EventEmitter } from 'node:events'
+import type { Logger } from 'pino'
+import type { BrokerConfig } from '../config/schema.js'
+import type { BrokerHooks, ClientInfo } from '../auth/index.js'
+import type { OutboundPacket, ProtocolVersion } from '../protocol/index.js'
+import type { Store, StoredMessage } from '../persistence/index.js'
+import type { Router } from '../router/index.js'
+import type { Outlet, Session, SessionManager } from '../session/index.js'
+
+/** Events the broker emits (EventEmitter only at the edge: for embedders). */
+export interface BrokerEvents {
+  clientConnected: [client: ClientInfo]
+  clientDisconnected: [client: ClientInfo, reason: string]
+  published: [message: StoredMessage, clientId: string | undefined]
+}
+
+/** What every connection shares: the broker's parts, never another client's socket. */
+export interface Core {
+  readonly config: BrokerConfig
+  readonly router: Router
+  readonly sessions: SessionManager
+  readonly store: Store
+  readonly hooks: BrokerHooks
+  readonly events: EventEmitter<BrokerEvents>
+  readonly log: Logger
+  /** Connected clients by client id, for takeover [MQTT-3.1.4-3]. */
+  readonly clients: Map<string, ClientContext>
+  /** Serialises CONNECTs that share a client id (reconnect storms, takeovers). */
+  readonly connectLocks: Map<string, Promise<void>>
+  /** Routes and durably stores a message the broker itself publishes (wills). */
+  publish(message: StoredMessage): Promise<void>
+}
+
+/**
+ * One connection as handlers see it. The connection implements it; handlers never touch a
+ * socket.
+ */
+export interface ClientContext {
+  readonly core: Core
+  log: Logger
+  protocolVersion: ProtocolVersion
+  clientId: string
+  username: string | undefined
+  readonly remoteAddress: string | undefined
+  session: Session | null
+  /** What the session writes its deliveries to. */
+  readonly outlet: Outlet
+  /** 5.0 inbound topic aliases [MQTT-3.3.2-7: forgotten with the connection]. */
+  readonly topicAliases: Map<number, string>
+  /** Client's Maximum Packet Size (5.0): larger packets are not sent to it. */
+  maxOutboundPacketSize: number
+  /** Set when the client sent DISCONNECT: no will unless reason 0x04. */
+  isDisconnecting: boolean
+  /** Set when the client asked for problem information (5.0, default true). */
+  wantsProblemInfo: boolean
+
+  send(packet: OutboundPacket): boolean
+  /** Sends `ack` after `after` resolves, keeping acknowledgements in arrival order [MQTT-4.6.0-2]. */
+  ackAfter(after: Promise<void> | null, ack: OutboundPacket): void
+  /** Stops processing this client's packets until `work` settles; a rejection ends the connection. */
+  hold(work: Promise<void>): void
+  /** Work that runs beside packet processing; a rejection ends the connection. */
+  track(work: Promise<void>): void
+  setKeepalive(seconds: number): void
+  setProtocolVersion(version: ProtocolVersion): void
+  /** Marks the connection established (CONNACK sent): starts normal packet handling. */
+  markConnected(session: Session): void
+  /**
+   * Ends the connection. Once connected, 5.0 clients get DISCONNECT with `reasonCode` first;
+   * resolves when the session has been detached (and the will scheduled if `publishWill`).
+   */
+  close(opts: { reasonCode?: number; publishWill: boolean; reason: string }): Promise<void>
+  info(): ClientInfo
+}

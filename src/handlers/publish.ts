@@ -1,0 +1,129 @@
+import { answerToReason } from '../auth/index.js'
+import {
+  MqttError, ReasonCode, protocolError, topicNameInvalid,
+  type PublishPacket, type PublishProperties,
+} from '../protocol/index.js'
+import type { PublishWrite, StoredMessage } from '../persistence/index.js'
+import { validateTopicName } from '../router/index.js'
+import type { Session } from '../session/index.js'
+import type { ClientContext } from './context.js'
+
+/**
+ * Inbound PUBLISH: resolve the topic alias → validate → exactly-once check → authorize →
+ * route → commit → acknowledge.
+ *
+ * QoS 2 is routed on PUBLISH (method B of 4.3.3, as aedes does), not on PUBREL: subscribers get
+ * the message one round trip sooner, and only the packet id has to be remembered until PUBREL,
+ * not the message [MQTT-4.3.3-10]. The acknowledgement goes out only after the store has
+ * written the retained message and every persistent subscriber's queue entry (docs/architecture.md).
+ */
+export function handlePublish(ctx: ClientContext, packet: PublishPacket): void {
+  const session = ctx.session as Session
+  const topic = resolveTopic(ctx, packet)
+  const { limits } = ctx.core.config
+  const problem = validateTopicName(topic, { maxLength: limits.maxTopicLength, maxLevels: limits.maxTopicLevels })
+  if (problem !== null) throw topicNameInvalid(problem)
+
+  const id = packet.messageId ?? 0
+  if (packet.qos > 0) {
+    if (session.inboundInflight >= limits.receiveMaximum && ctx.protocolVersion === 5) {
+      throw new MqttError('MQTT_RECEIVE_MAXIMUM_EXCEEDED', ReasonCode.ReceiveMaximumExceeded,
+        `more than ${limits.receiveMaximum} unacknowledged QoS 1/2 publishes; wait for acknowledgements`)
+    }
+    if (packet.qos === 2 && session.incoming.has(id)) {
+      // A resent QoS 2 PUBLISH before PUBREL is not routed again [MQTT-4.3.3-10].
+      ctx.ackAfter(null, { cmd: 'pubrec', messageId: id })
+      return
+    }
+  }
+  const hook = ctx.core.hooks.authorizePublish
+  if (hook === undefined) {
+    route(ctx, session, packet, topic)
+    return
+  }
+  ctx.hold(authorizeThenRoute(ctx, session, packet, topic))
+}
+
+async function authorizeThenRoute(ctx: ClientContext, session: Session, packet: PublishPacket, topic: string): Promise<void> {
+  const hook = ctx.core.hooks.authorizePublish
+  if (hook === undefined) return
+  const code = answerToReason(await hook(ctx.info(), topic, { qos: packet.qos, retain: packet.retain }), ReasonCode.NotAuthorized)
+  if (code === 0) {
+    route(ctx, session, packet, topic)
+    return
+  }
+  ctx.log.warn({ topic, reasonCode: code }, 'publish not authorized')
+  // 5.0 answers with the reason code; 3.1.1 has none, so the message is dropped silently.
+  if (packet.qos > 0) ctx.ackAfter(null, ackFor(packet, code, ctx.protocolVersion))
+}
+
+function route(ctx: ClientContext, session: Session, packet: PublishPacket, topic: string): void {
+  const { core } = ctx
+  const message = toMessage(ctx, packet, topic)
+  const write: PublishWrite = {}
+  core.router.publish(message, write)
+  core.events.emit('published', message, ctx.clientId)
+  if (packet.qos === 2) {
+    const id = packet.messageId ?? 0
+    session.incoming.add(id)
+    if (session.isPersistent) write.incoming = { clientId: ctx.clientId, messageId: id }
+  }
+  const needsWrite = write.retained !== undefined || write.incoming !== undefined || write.enqueue !== undefined
+  const commit = needsWrite ? core.store.commit(write) : null
+  if (packet.qos === 0) {
+    if (commit !== null) ctx.track(commit)
+    return
+  }
+  const reason = core.router.lastMatchCount === 0 ? ReasonCode.NoMatchingSubscribers : ReasonCode.Success
+  if (commit !== null) session.inboundInflight++
+  ctx.ackAfter(commit === null ? null : commit.then(() => { session.inboundInflight-- }),
+    ackFor(packet, reason, ctx.protocolVersion))
+}
+
+function ackFor(packet: PublishPacket, reasonCode: number, version: number): { cmd: 'puback' | 'pubrec'; messageId: number; reasonCode?: number } {
+  const ack = { cmd: packet.qos === 1 ? 'puback' as const : 'pubrec' as const, messageId: packet.messageId ?? 0 }
+  return version === 5 && reasonCode !== 0 ? { ...ack, reasonCode } : ack
+}
+
+/** Topic Alias handling, client to server [MQTT-3.3.2-7..12]. */
+function resolveTopic(ctx: ClientContext, packet: PublishPacket): string {
+  const alias = packet.properties?.topicAlias
+  if (alias === undefined) {
+    if (packet.topic === '') throw topicNameInvalid('empty topic name and no topic alias [MQTT-4.7.3-1]')
+    return packet.topic
+  }
+  const max = ctx.core.config.limits.topicAliasMaximum
+  if (alias === 0 || alias > max) {
+    throw new MqttError('MQTT_TOPIC_ALIAS_INVALID', ReasonCode.TopicAliasInvalid,
+      `topic alias ${alias} is outside 1..${max} (the Topic Alias Maximum sent in CONNACK)`)
+  }
+  if (packet.topic !== '') {
+    ctx.topicAliases.set(alias, packet.topic)
+    return packet.topic
+  }
+  const topic = ctx.topicAliases.get(alias)
+  if (topic === undefined) throw protocolError(`topic alias ${alias} was never set on this connection`)
+  return topic
+}
+
+function toMessage(ctx: ClientContext, packet: PublishPacket, topic: string): StoredMessage {
+  const message: StoredMessage = {
+    topic,
+    payload: packet.payload,
+    qos: packet.qos,
+    retain: packet.retain,
+    origin: ctx.clientId,
+  }
+  const props = packet.properties
+  if (props !== undefined) {
+    const { topicAlias: _alias, subscriptionIdentifier: _ids, ...forward } = props
+    if (hasKeys(forward)) message.properties = forward as PublishProperties
+    if (props.messageExpiryInterval !== undefined) message.expiresAt = Date.now() + props.messageExpiryInterval * 1000
+  }
+  return message
+}
+
+function hasKeys(o: object): boolean {
+  for (const _k in o) return true
+  return false
+}

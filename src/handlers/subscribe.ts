@@ -1,0 +1,99 @@
+import { answerToReason } from '../auth/index.js'
+import { ReasonCode, protocolError, type QoS, type SubscribePacket, type Subscription } from '../protocol/index.js'
+import type { PublishWrite, SubscriptionRecord } from '../persistence/index.js'
+import { parseSharedFilter, validateTopicFilter } from '../router/index.js'
+import type { Session } from '../session/index.js'
+import type { ClientContext } from './context.js'
+
+/**
+ * SUBSCRIBE: per filter validate → authorize → add to the router; then store (persistent
+ * sessions), SUBACK with one code per filter [MQTT-3.8.4-6], and the retained messages
+ * (after SUBACK, with RETAIN=1 [MQTT-3.3.1-8]). Refusals are per-filter codes, not errors.
+ */
+export function handleSubscribe(ctx: ClientContext, packet: SubscribePacket): void {
+  const subId = packet.properties?.subscriptionIdentifier
+  if (subId === 0) throw protocolError('Subscription Identifier 0 is not allowed (MQTT 5.0 section 3.8.2.1.2)')
+  for (const sub of packet.subscriptions) {
+    // [MQTT-3.8.3-4] No Local on a shared subscription is a protocol error.
+    if (sub.nl === true && parseSharedFilter(sub.topic) !== null) {
+      throw protocolError(`No Local set on shared subscription ${sub.topic}`)
+    }
+  }
+  ctx.hold(subscribe(ctx, packet, subId))
+}
+
+async function subscribe(ctx: ClientContext, packet: SubscribePacket, subId: number | undefined): Promise<void> {
+  const session = ctx.session as Session
+  const { core } = ctx
+  const granted: number[] = []
+  const added: SubscriptionRecord[] = []
+  const retainedFor: Array<{ record: SubscriptionRecord }> = []
+  for (const sub of packet.subscriptions) {
+    const code = await check(ctx, session, sub)
+    granted.push(code)
+    if (code > 2) {
+      ctx.log.warn({ filter: sub.topic, reasonCode: code }, 'subscription refused')
+      continue
+    }
+    const record = toRecord(sub, code as QoS, subId)
+    const existed = core.router.subscribe(session, record)
+    session.subscriptions.set(record.filter, record)
+    added.push(record)
+    // Retain Handling: 0 always, 1 only for a new subscription, 2 never [MQTT-3.3.1-9..11];
+    // never for a shared subscription (MQTT 5.0 section 4.8.2).
+    const rh = record.retainHandling
+    if (parseSharedFilter(record.filter) === null && (rh === 0 || (rh === 1 && !existed))) retainedFor.push({ record })
+  }
+  if (session.isPersistent && added.length > 0) await core.store.putSubscriptions(ctx.clientId, added)
+  ctx.send({ cmd: 'suback', messageId: packet.messageId, granted })
+  for (const { record } of retainedFor) await sendRetained(ctx, session, record)
+}
+
+async function check(ctx: ClientContext, session: Session, sub: Subscription): Promise<number> {
+  const { limits } = ctx.core.config
+  const problem = validateTopicFilter(sub.topic, { maxLength: limits.maxTopicLength, maxLevels: limits.maxTopicLevels })
+  if (problem !== null) {
+    ctx.log.warn({ filter: sub.topic }, problem)
+    return ReasonCode.TopicFilterInvalid
+  }
+  if (!session.subscriptions.has(sub.topic) && session.subscriptions.size >= limits.maxSubscriptionsPerClient) {
+    ctx.log.warn({ limit: limits.maxSubscriptionsPerClient }, 'too many subscriptions: raise limits.maxSubscriptionsPerClient')
+    return ReasonCode.QuotaExceeded
+  }
+  const hook = ctx.core.hooks.authorizeSubscribe
+  if (hook !== undefined) {
+    const code = answerToReason(await hook(ctx.info(), sub), ReasonCode.NotAuthorized)
+    if (code !== 0) return code
+  }
+  return sub.qos
+}
+
+function toRecord(sub: Subscription, qos: QoS, subId: number | undefined): SubscriptionRecord {
+  const rh = sub.rh ?? 0
+  const record: SubscriptionRecord = {
+    filter: sub.topic,
+    qos,
+    noLocal: sub.nl === true,
+    retainAsPublished: sub.rap === true,
+    retainHandling: rh === 1 ? 1 : rh === 2 ? 2 : 0,
+  }
+  if (subId !== undefined) record.subscriptionId = subId
+  return record
+}
+
+async function sendRetained(ctx: ClientContext, session: Session, record: SubscriptionRecord): Promise<void> {
+  const { core } = ctx
+  const write: PublishWrite = {}
+  const now = Date.now()
+  for await (const message of core.router.retained([record.filter])) {
+    if (message.expiresAt !== undefined && message.expiresAt <= now) continue
+    core.router.deliverTo(session, {
+      message,
+      qos: (record.qos < message.qos ? record.qos : message.qos) as QoS,
+      retain: true,
+      subscriptionIds: record.subscriptionId === undefined ? undefined : [record.subscriptionId],
+      seq: undefined,
+    }, write)
+  }
+  if (write.enqueue !== undefined) await core.store.commit(write)
+}

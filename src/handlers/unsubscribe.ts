@@ -1,0 +1,27 @@
+import { ReasonCode, type UnsubscribePacket } from '../protocol/index.js'
+import type { Session } from '../session/index.js'
+import type { ClientContext } from './context.js'
+
+/**
+ * UNSUBSCRIBE: remove each filter (exact string match [MQTT-3.10.4-1]); UNSUBACK carries one
+ * code per filter at 5.0, 0x11 where no subscription existed [MQTT-3.11.3-1].
+ */
+export function handleUnsubscribe(ctx: ClientContext, packet: UnsubscribePacket): void {
+  ctx.hold(unsubscribe(ctx, packet))
+}
+
+async function unsubscribe(ctx: ClientContext, packet: UnsubscribePacket): Promise<void> {
+  const session = ctx.session as Session
+  const granted: number[] = []
+  const removed: string[] = []
+  for (const filter of packet.unsubscriptions) {
+    const existed = session.subscriptions.delete(filter)
+    if (existed) {
+      ctx.core.router.unsubscribe(session, filter)
+      removed.push(filter)
+    }
+    granted.push(existed ? ReasonCode.Success : ReasonCode.NoSubscriptionExisted)
+  }
+  if (session.isPersistent && removed.length > 0) await ctx.core.store.removeSubscriptions(ctx.clientId, removed)
+  ctx.send({ cmd: 'unsuback', messageId: packet.messageId, granted })
+}

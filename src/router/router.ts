@@ -1,0 +1,175 @@
+import { TopicTrie, parseSharedFilter } from '../topic/index.js'
+import type { QoS } from '../protocol/index.js'
+import type { PublishWrite, Store, StoredMessage, SubscriptionRecord } from '../persistence/index.js'
+import { SharedGroup } from './shared-group.js'
+import type { Delivery, SharedStrategy, Subscriber, SubscriptionEntry } from './types.js'
+
+/**
+ * The router holds every subscription of every session (connected or not) in one topic trie
+ * and turns one PUBLISH into one `Delivery` per receiving session.
+ *
+ * A session with several matching subscriptions gets ONE copy at the highest granted QoS
+ * [MQTT-3.3.5-1], carrying every matching Subscription Identifier [MQTT-3.3.4-3]. A shared
+ * group is a single trie value whose members take turns; it is keyed so that it can never
+ * collide with a client id (client ids never contain U+0000).
+ *
+ * Durability is decided here but written by the caller: for each persistent subscriber that
+ * accepts a QoS 1/2 message the router appends a queue entry to the caller's `PublishWrite`,
+ * which the caller commits in one batch before acknowledging the publisher.
+ */
+type TrieValue = SubscriptionEntry | SharedGroup
+
+const sharedKey = (group: string): string => `\u0000share\u0000${group}`
+
+interface Match {
+  subscriber: Subscriber
+  qos: QoS
+  retain: boolean
+  subscriptionIds: number[] | undefined
+}
+
+export interface RouterOptions {
+  store: Store
+  sharedStrategy?: SharedStrategy
+}
+
+export class Router {
+  readonly #trie = new TopicTrie<TrieValue>()
+  readonly #store: Store
+  readonly #strategy: SharedStrategy
+  /** Reused between publishes; the walk fills it, fan-out drains it. */
+  readonly #matches = new Map<Subscriber, Match>()
+  #message: StoredMessage | undefined
+  #lastMatchCount = 0
+
+  constructor(opts: RouterOptions) {
+    this.#store = opts.store
+    this.#strategy = opts.sharedStrategy ?? 'round-robin'
+  }
+
+  /** Sessions the last `publish` reached (for 5.0's No Matching Subscribers 0x10). */
+  get lastMatchCount(): number {
+    return this.#lastMatchCount
+  }
+
+  get subscriptionCount(): number {
+    return this.#trie.size
+  }
+
+  /** Adds or replaces a subscription; returns true when it already existed [MQTT-3.8.4-3]. */
+  subscribe(subscriber: Subscriber, record: SubscriptionRecord): boolean {
+    const entry: SubscriptionEntry = { subscriber, record }
+    const shared = parseSharedFilter(record.filter)
+    if (shared === null) return !this.#trie.add(record.filter, subscriber.clientId, entry)
+    const key = sharedKey(shared.group)
+    let group = this.#trie.get(shared.filter, key)
+    if (!(group instanceof SharedGroup)) {
+      group = new SharedGroup(shared.group, shared.filter, this.#strategy)
+      this.#trie.add(shared.filter, key, group)
+    }
+    return !group.set(entry)
+  }
+
+  /** Returns true when the subscription existed. */
+  unsubscribe(subscriber: Subscriber, filter: string): boolean {
+    const shared = parseSharedFilter(filter)
+    if (shared === null) return this.#trie.remove(filter, subscriber.clientId) !== undefined
+    const key = sharedKey(shared.group)
+    const group = this.#trie.get(shared.filter, key)
+    if (!(group instanceof SharedGroup)) return false
+    const had = group.delete(subscriber.clientId)
+    if (group.size === 0) this.#trie.remove(shared.filter, key)
+    return had
+  }
+
+  /**
+   * Routes one application message. Online subscribers get it now (through `deliver`); durable
+   * queue entries for persistent subscribers are appended to `write`, as is the retained
+   * update. Synchronous so that QoS 0 costs no promise.
+   */
+  publish(message: StoredMessage, write: PublishWrite): void {
+    if (message.retain) write.retained = message
+    this.#message = message
+    this.#trie.match(message.topic, this.#visit)
+    this.#message = undefined
+    this.#lastMatchCount = this.#matches.size
+    if (this.#matches.size === 0) return
+    for (const match of this.#matches.values()) this.#fanOut(message, match, write)
+    this.#matches.clear()
+  }
+
+  /** Delivers one message to one subscriber outside normal routing (retained, redelivery). */
+  deliverTo(subscriber: Subscriber, delivery: Delivery, write: PublishWrite): boolean {
+    if (delivery.qos > 0 && subscriber.isPersistent) delivery.seq = this.#store.nextSeq()
+    if (!subscriber.deliver(delivery)) return false
+    if (delivery.seq !== undefined) this.#enqueue(subscriber, delivery, write)
+    return true
+  }
+
+  retained(filters: string[]): AsyncIterable<StoredMessage> {
+    return this.#store.retainedMatching(filters)
+  }
+
+  readonly #visit = (value: TrieValue): void => {
+    const message = this.#message
+    if (message === undefined) return
+    if (value instanceof SharedGroup) {
+      // A shared subscription ignores No Local: it is a protocol error to set it [MQTT-3.8.3-4].
+      const entry = value.pick()
+      if (entry !== undefined) this.#addMatch(entry, message)
+      return
+    }
+    if (value.record.noLocal && value.subscriber.clientId === message.origin) return // [MQTT-3.8.3-3]
+    this.#addMatch(value, message)
+  }
+
+  #addMatch(entry: SubscriptionEntry, message: StoredMessage): void {
+    const { subscriber, record } = entry
+    const retain = record.retainAsPublished && message.retain
+    const existing = this.#matches.get(subscriber)
+    if (existing === undefined) {
+      this.#matches.set(subscriber, {
+        subscriber,
+        qos: record.qos,
+        retain,
+        subscriptionIds: record.subscriptionId === undefined ? undefined : [record.subscriptionId],
+      })
+      return
+    }
+    if (record.qos > existing.qos) existing.qos = record.qos
+    if (retain) existing.retain = true
+    if (record.subscriptionId !== undefined) {
+      if (existing.subscriptionIds === undefined) existing.subscriptionIds = [record.subscriptionId]
+      else existing.subscriptionIds.push(record.subscriptionId)
+    }
+  }
+
+  #fanOut(message: StoredMessage, match: Match, write: PublishWrite): void {
+    const qos = (match.qos < message.qos ? match.qos : message.qos) as QoS
+    const delivery: Delivery = {
+      message,
+      qos,
+      retain: match.retain,
+      subscriptionIds: match.subscriptionIds,
+      seq: undefined,
+    }
+    this.deliverTo(match.subscriber, delivery, write)
+  }
+
+  #enqueue(subscriber: Subscriber, delivery: Delivery, write: PublishWrite): void {
+    const { message } = delivery
+    const entry = {
+      clientId: subscriber.clientId,
+      message: {
+        ...message,
+        qos: delivery.qos,
+        retain: delivery.retain,
+        seq: delivery.seq ?? 0,
+        state: 'queued' as const,
+        ...(delivery.subscriptionIds === undefined ? {} : { subscriptionIds: delivery.subscriptionIds }),
+      },
+    }
+    if (write.enqueue === undefined) write.enqueue = [entry]
+    else write.enqueue.push(entry)
+  }
+}

@@ -1,0 +1,40 @@
+import type { QoS } from '../protocol/index.js'
+import type { StoredMessage, SubscriptionRecord } from '../persistence/index.js'
+
+/**
+ * What the router delivers to. A session implements it; the router never sees a socket.
+ */
+export interface Subscriber {
+  readonly clientId: string
+  /** Persistent sessions get a durable queue entry for every QoS 1/2 message. */
+  readonly isPersistent: boolean
+  /** Shared subscriptions prefer connected members. */
+  readonly isOnline: boolean
+  /**
+   * One call per message per subscriber, however many of its subscriptions matched
+   * [MQTT-3.3.4-2]. Returns false when the subscriber refuses it (queue full), so that no
+   * durable queue entry is written for it.
+   */
+  deliver(delivery: Delivery): boolean
+  /** Number of QoS 1/2 messages sent and not yet acknowledged: used by least-inflight groups. */
+  readonly inflightCount: number
+}
+
+export interface Delivery {
+  message: StoredMessage
+  /** The QoS to send with: min(message QoS, highest granted QoS that matched) [MQTT-3.8.4-8]. */
+  qos: QoS
+  /** RETAIN flag to send: only for Retain As Published subscriptions [MQTT-3.3.1-12]. */
+  retain: boolean
+  /** 5.0 Subscription Identifiers of every matching subscription [MQTT-3.3.4-3]. */
+  subscriptionIds: number[] | undefined
+  /** Durable queue order key, set when the router writes a queue entry for this delivery. */
+  seq: number | undefined
+}
+
+export interface SubscriptionEntry {
+  subscriber: Subscriber
+  record: SubscriptionRecord
+}
+
+export type SharedStrategy = 'round-robin' | 'random' | 'least-inflight'

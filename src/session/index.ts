@@ -1,0 +1,5 @@
+export { Session } from './session.js'
+export type { Outlet, SessionLimits } from './session.js'
+export { SessionManager, NEVER_EXPIRES } from './session-manager.js'
+export type { OpenResult, SessionManagerOptions } from './session-manager.js'
+export type { Outgoing } from './outgoing.js'

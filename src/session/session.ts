@@ -1,0 +1,299 @@
+import type { Logger } from 'pino'
+import type { OutboundPacket, ProtocolVersion, Will } from '../protocol/index.js'
+import type { SessionMeta, Store, SubscriptionRecord } from '../persistence/index.js'
+import type { Delivery, Subscriber } from '../router/index.js'
+import { fromDelivery, fromQueued, isExpired, toPublishPacket, type Outgoing } from './outgoing.js'
+
+/** What a session writes to: the connection, seen from here as an outlet for packets. */
+export interface Outlet {
+  readonly protocolVersion: ProtocolVersion
+  /** Returns false when the packet was not sent (too large for the client, or closed). */
+  send(packet: OutboundPacket): boolean
+  /** Bytes accepted but not yet flushed to the socket: back-pressure for QoS 0. */
+  readonly bufferedBytes: number
+}
+
+export interface SessionLimits {
+  maxInflight: number
+  maxQueuedMessages: number
+  maxQueuedBytes: number
+  /** QoS 0 messages are dropped for a client whose socket has this many bytes unflushed. */
+  maxBufferedBytes: number
+}
+
+/**
+ * One client's session: its subscriptions, and the outbound QoS 1/2 state machines
+ * (inflight window bounded by the client's Receive Maximum [MQTT-4.9.0-2], then a queue).
+ *
+ * State lives here in memory; persistent sessions mirror it into the store: queue entries are
+ * written by the router's batch before the publisher is acknowledged, removed when the
+ * receiver acknowledges, and QoS 2 packet ids are recorded once sent so a restart resends
+ * with the same id. A session restored after a restart is not `hydrated`: its queue is still
+ * only in the store and is read back when the client reconnects.
+ */
+export class Session implements Subscriber {
+  readonly clientId: string
+  protocolVersion: ProtocolVersion
+  /** Seconds; 0 means the session ends with the connection. */
+  expiryInterval: number
+  will: Will | undefined
+  disconnectedAt: number | undefined
+  readonly subscriptions = new Map<string, SubscriptionRecord>()
+  /** QoS 2 packet ids received and not yet released by PUBREL [MQTT-4.3.3-10]. */
+  readonly incoming = new Set<number>()
+  /** Inbound QoS 1/2 publishes not yet acknowledged, for our Receive Maximum [MQTT-3.3.4-9]. */
+  inboundInflight = 0
+  outlet: Outlet | null = null
+  /** Client's Receive Maximum (5.0) or the configured default. */
+  receiveMaximum: number
+
+  readonly #store: Store
+  readonly #limits: SessionLimits
+  readonly #log: Logger
+  readonly #inflight = new Map<number, Outgoing>()
+  #pending: Outgoing[] = []
+  #pendingBytes = 0
+  #nextId = 1
+  #hydrated: boolean
+  /** Queue entries in the store while not hydrated (restored session, client offline). */
+  #storedQueueLength = 0
+
+  constructor(init: {
+    clientId: string
+    protocolVersion: ProtocolVersion
+    expiryInterval: number
+    store: Store
+    limits: SessionLimits
+    log: Logger
+    hydrated?: boolean
+    storedQueueLength?: number
+  }) {
+    this.clientId = init.clientId
+    this.protocolVersion = init.protocolVersion
+    this.expiryInterval = init.expiryInterval
+    this.#store = init.store
+    this.#limits = init.limits
+    this.#log = init.log
+    this.receiveMaximum = init.limits.maxInflight
+    this.#hydrated = init.hydrated ?? true
+    this.#storedQueueLength = init.storedQueueLength ?? 0
+  }
+
+  get isPersistent(): boolean {
+    return this.expiryInterval > 0
+  }
+
+  get isOnline(): boolean {
+    return this.outlet !== null
+  }
+
+  get inflightCount(): number {
+    return this.#inflight.size
+  }
+
+  get queuedCount(): number {
+    return this.#pending.length + this.#storedQueueLength
+  }
+
+  meta(): SessionMeta {
+    const meta: SessionMeta = {
+      clientId: this.clientId,
+      protocolVersion: this.protocolVersion,
+      expiryInterval: this.expiryInterval,
+    }
+    if (this.disconnectedAt !== undefined) meta.disconnectedAt = this.disconnectedAt
+    if (this.will !== undefined) meta.will = this.will
+    return meta
+  }
+
+  deliver(delivery: Delivery): boolean {
+    if (delivery.qos === 0) return this.#deliverQos0(delivery)
+    if (!this.#hydrated) return this.#countStored(delivery)
+    const out = fromDelivery(delivery)
+    if (this.outlet !== null && this.#pending.length === 0 && this.#inflight.size < this.receiveMaximum) {
+      this.#sendNew(out)
+      return true
+    }
+    if (this.#pending.length >= this.#limits.maxQueuedMessages ||
+        this.#pendingBytes + delivery.message.payload.length > this.#limits.maxQueuedBytes) {
+      this.#log.warn({ topic: delivery.message.topic, queued: this.#pending.length },
+        'session queue full: dropping the newest message (raise limits.maxQueuedMessages / maxQueuedBytes)')
+      return false
+    }
+    this.#pending.push(out)
+    this.#pendingBytes += delivery.message.payload.length
+    return true
+  }
+
+  /** PUBACK (QoS 1) or PUBCOMP (QoS 2) from the client ends that delivery. */
+  acknowledge(messageId: number, expectState: 'sent' | 'released'): boolean {
+    const out = this.#inflight.get(messageId)
+    if (out === undefined || out.state !== expectState) return false
+    if (expectState === 'sent' && out.qos !== 1) return false
+    this.#inflight.delete(messageId)
+    if (out.seq !== undefined) this.#background(this.#store.removeQueued(this.clientId, out.seq))
+    this.#drain()
+    return true
+  }
+
+  /** PUBREC for a QoS 2 delivery: answer PUBREL and wait for PUBCOMP [MQTT-4.3.3-5]. */
+  received(messageId: number, failed: boolean): boolean {
+    const out = this.#inflight.get(messageId)
+    if (out === undefined || out.qos !== 2) return false
+    if (failed) {
+      // A PUBREC with a failure reason ends the exchange [MQTT-4.3.3 / 5.0 reason codes].
+      this.#inflight.delete(messageId)
+      if (out.seq !== undefined) this.#background(this.#store.removeQueued(this.clientId, out.seq))
+      this.#drain()
+      return true
+    }
+    out.state = 'released'
+    if (out.seq !== undefined) this.#background(this.#store.updateQueued(this.clientId, out.seq, 'released', messageId))
+    this.outlet?.send({ cmd: 'pubrel', messageId })
+    return true
+  }
+
+  /**
+   * Attaches a connection. For a resumed session, unacknowledged PUBLISH and PUBREL packets are
+   * sent again with their original packet ids and DUP set [MQTT-4.4.0-1], then the queue.
+   */
+  async attach(outlet: Outlet, resumed: boolean): Promise<void> {
+    this.outlet = outlet
+    this.disconnectedAt = undefined
+    if (!resumed) return
+    if (!this.#hydrated) await this.#hydrate()
+    const now = Date.now()
+    for (const out of this.#inflight.values()) {
+      if (out.state === 'released') outlet.send({ cmd: 'pubrel', messageId: out.messageId })
+      else outlet.send(toPublishPacket(out, outlet.protocolVersion, true, now))
+    }
+    this.#drain()
+  }
+
+  detach(): void {
+    this.outlet = null
+    this.disconnectedAt = Date.now()
+  }
+
+  /** Drops in-memory delivery state (session discarded or expired). */
+  reset(): void {
+    this.#inflight.clear()
+    this.#pending = []
+    this.#pendingBytes = 0
+    this.#storedQueueLength = 0
+    this.#hydrated = true
+    this.incoming.clear()
+    this.subscriptions.clear()
+    this.inboundInflight = 0
+  }
+
+  /** Messages not yet acknowledged, for redelivery to another shared-group member. */
+  takeUnacknowledged(): Outgoing[] {
+    const all = [...this.#inflight.values(), ...this.#pending]
+    this.#inflight.clear()
+    this.#pending = []
+    this.#pendingBytes = 0
+    return all
+  }
+
+  #deliverQos0(delivery: Delivery): boolean {
+    const outlet = this.outlet
+    if (outlet === null) return false // QoS 0 is not queued for offline clients
+    if (outlet.bufferedBytes > this.#limits.maxBufferedBytes) {
+      this.#log.debug({ topic: delivery.message.topic }, 'client is not reading: QoS 0 message dropped')
+      return false
+    }
+    return outlet.send(toPublishPacket(fromDelivery(delivery), outlet.protocolVersion, false, Date.now()))
+  }
+
+  #countStored(delivery: Delivery): boolean {
+    if (this.#storedQueueLength >= this.#limits.maxQueuedMessages) {
+      this.#log.warn({ topic: delivery.message.topic }, 'offline queue full: dropping the newest message')
+      return false
+    }
+    this.#storedQueueLength++
+    return true
+  }
+
+  #drain(): void {
+    const outlet = this.outlet
+    if (outlet === null) return
+    const now = Date.now()
+    while (this.#pending.length > 0 && this.#inflight.size < this.receiveMaximum) {
+      const out = this.#pending.shift()
+      if (out === undefined) break
+      this.#pendingBytes -= out.message.payload.length
+      if (isExpired(out.message, now)) {
+        if (out.seq !== undefined) this.#background(this.#store.removeQueued(this.clientId, out.seq))
+        continue
+      }
+      if (out.state === 'queued' || out.messageId === 0) this.#sendNew(out)
+      else this.#resend(out, now)
+    }
+  }
+
+  #sendNew(out: Outgoing): void {
+    const outlet = this.outlet
+    if (outlet === null) return
+    out.messageId = this.#allocateId()
+    out.state = 'sent'
+    this.#inflight.set(out.messageId, out)
+    if (out.qos === 2 && out.seq !== undefined) {
+      // The id must survive a restart so that a resend is recognised as a duplicate [MQTT-4.3.3-1].
+      this.#background(this.#store.updateQueued(this.clientId, out.seq, 'sent', out.messageId))
+    }
+    if (!outlet.send(toPublishPacket(out, outlet.protocolVersion, false, Date.now()))) {
+      // Too large for this client: it is dropped for this client only [MQTT-3.1.2-25].
+      this.#inflight.delete(out.messageId)
+      if (out.seq !== undefined) this.#background(this.#store.removeQueued(this.clientId, out.seq))
+    }
+  }
+
+  #resend(out: Outgoing, now: number): void {
+    const outlet = this.outlet
+    if (outlet === null) return
+    this.#inflight.set(out.messageId, out)
+    if (out.state === 'released') outlet.send({ cmd: 'pubrel', messageId: out.messageId })
+    else outlet.send(toPublishPacket(out, outlet.protocolVersion, true, now))
+  }
+
+  #allocateId(): number {
+    for (let i = 0; i < 65535; i++) {
+      const id = this.#nextId
+      this.#nextId = id === 65535 ? 1 : id + 1
+      if (!this.#inflight.has(id)) return id
+    }
+    throw new Error('no free packet identifier: the inflight window exceeds 65535')
+  }
+
+  async #hydrate(): Promise<void> {
+    this.#hydrated = true
+    const fresh = this.#pending
+    this.#pending = []
+    this.#pendingBytes = 0
+    this.#storedQueueLength = 0
+    const now = Date.now()
+    const seen = new Set<number>()
+    for await (const queued of this.#store.queue(this.clientId)) {
+      if (isExpired(queued, now)) continue
+      seen.add(queued.seq)
+      const out = fromQueued(queued)
+      if (out.state !== 'queued' && out.messageId !== 0 && !this.#inflight.has(out.messageId)) {
+        this.#inflight.set(out.messageId, out)
+      } else {
+        out.state = 'queued'
+        this.#pending.push(out)
+        this.#pendingBytes += out.message.payload.length
+      }
+    }
+    for (const out of fresh) {
+      if (out.seq !== undefined && seen.has(out.seq)) continue
+      this.#pending.push(out)
+      this.#pendingBytes += out.message.payload.length
+    }
+  }
+
+  #background(p: Promise<void>): void {
+    p.catch((err: unknown) => this.#log.error({ err }, 'store write failed'))
+  }
+}

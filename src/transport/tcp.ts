@@ -1,0 +1,20 @@
+import { createServer, type Server, type Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
+import type { ConnectionInfo } from '../connection/index.js'
+
+export type StreamHandler = (stream: Duplex, info: ConnectionInfo) => void
+
+/** A TCP listener: turns each socket into a stream plus who is on the other end. */
+export async function listenTcp(opts: { host: string; port: number }, onStream: StreamHandler): Promise<Server> {
+  const server = createServer({ noDelay: true }, (socket: Socket) => {
+    onStream(socket, { remoteAddress: socket.remoteAddress, remotePort: socket.remotePort, transport: 'tcp' })
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  return server
+}

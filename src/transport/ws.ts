@@ -1,0 +1,48 @@
+import { createServer, type Server } from 'node:http'
+import { WebSocketServer, createWebSocketStream } from 'ws'
+import type { StreamHandler } from './tcp.js'
+
+export interface WsListener {
+  server: Server
+  wss: WebSocketServer
+}
+
+/**
+ * MQTT over WebSocket: the `mqtt` subprotocol [MQTT-6.0.0-3, -4] (and `mqttv3.1` for old
+ * clients), binary frames carrying a byte stream, so packets may span frames [MQTT-6.0.0-2].
+ * The stream handed on is the same kind of duplex the TCP listener hands on.
+ */
+export async function listenWs(
+  opts: { host: string; port: number; path: string; maxPayload: number },
+  onStream: StreamHandler,
+): Promise<WsListener> {
+  const server = createServer((_req, res) => {
+    res.writeHead(426, { 'content-type': 'text/plain' })
+    res.end(`This is an MQTT over WebSocket endpoint: connect a WebSocket to ${opts.path} with subprotocol "mqtt".\n`)
+  })
+  const wss = new WebSocketServer({
+    server,
+    path: opts.path,
+    maxPayload: opts.maxPayload,
+    handleProtocols: (protocols) => {
+      for (const p of ['mqtt', 'mqttv3.1']) if (protocols.has(p)) return p
+      return false
+    },
+  })
+  wss.on('connection', (socket, req) => {
+    const stream = createWebSocketStream(socket)
+    // A text frame is not MQTT: close the connection [MQTT-6.0.0-1].
+    socket.on('message', (_data, isBinary) => {
+      if (!isBinary) socket.close(1003, 'MQTT needs binary frames')
+    })
+    onStream(stream, { remoteAddress: req.socket.remoteAddress, remotePort: req.socket.remotePort, transport: 'ws' })
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  return { server, wss }
+}
