@@ -32,4 +32,28 @@ export const topicNameInvalid = (message: string): MqttError =>
 export const topicFilterInvalid = (message: string): MqttError =>
   new MqttError('MQTT_TOPIC_FILTER_INVALID', ReasonCode.TopicFilterInvalid, message)
 
+/**
+ * The CONNECT asks for a protocol level this broker does not speak. Distinct from a malformed
+ * packet because the connection must still answer it: CONNACK 0x01 (3.1.1) or 0x84 (5.0),
+ * then close [MQTT-3.1.2-2]. `protocolLevel` is the raw level byte the client sent (-1 when
+ * unknown), so the connection can pick the CONNACK format.
+ */
+export class UnsupportedProtocolVersionError extends MqttError {
+  readonly protocolLevel: number
+
+  constructor(protocolLevel: number, protocolName: string) {
+    super('MQTT_UNSUPPORTED_PROTOCOL_VERSION', ReasonCode.UnsupportedProtocolVersion,
+      `protocol level ${protocolLevel} with protocol name "${protocolName}" is not supported; ` +
+      'use MQTT 3.1 (name MQIsdp, level 3), 3.1.1 (MQTT, 4) or 5.0 (MQTT, 5)')
+    this.name = 'UnsupportedProtocolVersionError'
+    this.protocolLevel = protocolLevel
+  }
+}
+
+export const unsupportedProtocolVersion = (protocolLevel: number, protocolName: string): MqttError =>
+  new UnsupportedProtocolVersionError(protocolLevel, protocolName)
+
+export const topicAliasInvalid = (message: string): MqttError =>
+  new MqttError('MQTT_TOPIC_ALIAS_INVALID', ReasonCode.TopicAliasInvalid, message)
+
 export const isMqttError = (err: unknown): err is MqttError => err instanceof MqttError

@@ -220,3 +220,22 @@ export type OutboundPacket =
   | AuthPacket
 
 export type InboundCmd = InboundPacket['cmd']
+
+/** Control packet type numbers, the high nibble of the first byte (spec section 2.1.2). */
+export const PacketType = {
+  Connect: 1,
+  Connack: 2,
+  Publish: 3,
+  Puback: 4,
+  Pubrec: 5,
+  Pubrel: 6,
+  Pubcomp: 7,
+  Subscribe: 8,
+  Suback: 9,
+  Unsubscribe: 10,
+  Unsuback: 11,
+  Pingreq: 12,
+  Pingresp: 13,
+  Disconnect: 14,
+  Auth: 15,
+} as const
