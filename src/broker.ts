@@ -88,8 +88,9 @@ export class Broker extends EventEmitter<BrokerEvents> {
     }
     const { host, port, wsPort, wsPath, limits } = this.config
     if (port >= 0) this.#tcp = await listenTcp({ host, port }, this.#accept)
-    if (wsPort > 0) {
-      this.#ws = await listenWs({ host, port: wsPort, path: wsPath, maxPayload: limits.maxPacketSize }, this.#accept)
+    // wsPort 0 disables WebSocket; -1 (embedding and tests) picks a free port.
+    if (wsPort !== 0) {
+      this.#ws = await listenWs({ host, port: Math.max(wsPort, 0), path: wsPath, maxPayload: limits.maxPacketSize }, this.#accept)
     }
   }
 

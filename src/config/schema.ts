@@ -12,7 +12,7 @@ export interface BrokerConfig {
   /** TCP listener. */
   host: string
   port: number
-  /** WebSocket listener port; 0 disables it. */
+  /** WebSocket listener port; 0 disables it; -1 picks a free port (embedding, tests). */
   wsPort: number
   wsPath: string
   /** LevelDB directory; `null` keeps everything in memory (nothing survives a restart). */
