@@ -21,6 +21,12 @@ export interface StoredMessage {
   expiresAt?: number
   /** Client id of the publisher, for No Local. */
   origin?: string
+  /**
+   * Fields of a packet written through the aedes-persistence adapter that Halyard has no use
+   * for (`brokerId`, `brokerCounter`, `cmd`, a string payload, ...), kept verbatim so the
+   * packet reads back unchanged. Halyard's broker never sets it and may ignore it.
+   */
+  foreign?: Record<string, unknown>
 }
 
 /** Delivery state of one queued message for one client. */
@@ -100,7 +106,13 @@ export interface Store {
   /** The client's queue in `seq` order, expired messages left out. */
   queue(clientId: string): AsyncIterable<QueuedMessage>
   queueLength(clientId: string): Promise<number>
+  /**
+   * Sets the entry's state and packet id together (no `messageId`: the entry has none, as when
+   * it goes back to `queued`). Does nothing when the entry is gone. A blind write, so that the
+   * level store needs no read first.
+   */
   updateQueued(clientId: string, seq: number, state: QueueState, messageId?: number): Promise<void>
+  /** Does nothing when the entry is gone. */
   removeQueued(clientId: string, seq: number): Promise<void>
 
   hasIncoming(clientId: string, messageId: number): Promise<boolean>

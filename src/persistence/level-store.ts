@@ -1,0 +1,335 @@
+/**
+ * The durable store: LevelDB through `level`, plus in-memory indexes rebuilt at `open()`.
+ *
+ * Key layout. Keys are UTF-8 strings, one letter for the kind, then `!`:
+ *
+ *   r!{topic}                        retained message
+ *   s!{clientId}                     session meta (SessionMeta)
+ *   w!{clientId}                     will stored through the aedes adapter
+ *   u!{client}!{filter}              one subscription (SubscriptionRecord)
+ *   q!{client}!{seq: 14 hex digits}  one queued message (QueuedMessage)
+ *   q!{client}!{seq}!s               its delivery state, once it has one ({ state, messageId })
+ *   i!{client}!{messageId: 4 hex}    inbound QoS 2 packet id awaiting PUBREL (empty value, or
+ *                                    the packet when the aedes adapter stored one)
+ *   m!seq                            high-water mark of nextSeq()
+ *
+ * `{client}` is the client id with `%` and `!` escaped (`%25`, `%21`) because something follows
+ * it: the keys of one client are then exactly the range [`q!{client}!`, `q!{client}"`), and a
+ * client `abc` can never see the keys of `abc!x` or `abcdef`. Topics and filters are always
+ * the last part of their key, so they need no escaping. Fixed-width lowercase hex makes key
+ * order numeric order: a client's queue reads back in seq order, and a state key sorts right
+ * after its message, so one iterator yields both. Keeping the state apart lets
+ * `updateQueued` be a blind put of a few bytes instead of a read and a rewrite of the payload.
+ *
+ * Values are `codec.ts`: a JSON header with every Buffer appended raw, so payloads and
+ * correlation data round-trip byte-exact and are never base64'd.
+ *
+ * In memory: a TopicIndex of retained topics (from a keys-only scan of `r!`), every
+ * subscription (`u!`, read with values, since the session layer restores them all at start
+ * anyway) and every inbound QoS 2 id (`i!`, keys only). Retained lookups walk the index and
+ * then `getMany` only the matching keys; nothing ever scans all retained messages.
+ *
+ * Seq: every batch also writes `m!seq`, the highest seq handed out so far. A seq is used only
+ * inside a batch written after it was handed out, so the mark in the last batch that reached
+ * the disk is at least every seq on disk; `open()` starts from it. (A clock-based seq would
+ * break when the clock steps back between runs; scanning every queue at start costs time.)
+ *
+ * Writes go through BatchWriter: one `db.batch()` per change, merged with whatever else arrived
+ * in the same turn of the event loop, one batch in flight at a time; see `batch-writer.ts`.
+ */
+import { Level } from 'level'
+import { TopicIndex } from '../topic/index.js'
+import { AedesAdapter } from './aedes-adapter.js'
+import { type AedesPacket, isRecord } from './aedes-packets.js'
+import { type BatchOp, BatchWriter } from './batch-writer.js'
+import { decodeValue, encodeValue } from './codec.js'
+import {
+  SEQ_KEY, clientIdOf, decodeSeq, encodeSeq, incomingKey, isQueueStateKey, keyRange, messageIdOf,
+  queueKey, queueStateKey, retainedKey, sessionKey, subscriptionKey, willKey,
+} from './level-keys.js'
+import { isExpired, matchingTopics } from './store-helpers.js'
+import type {
+  PublishWrite, QueuedMessage, QueueState, SessionMeta, SessionRecord, StoredMessage,
+  SubscriptionRecord,
+} from './types.js'
+
+export interface LevelStoreOptions {
+  /** Directory of the LevelDB database; created if missing. */
+  path: string
+  /** fsync every batch before resolving (survives power loss, slower). */
+  sync?: boolean
+}
+
+/** Retained values are fetched this many at a time, so `#` over a big tree stays bounded. */
+const GET_MANY_CHUNK = 256
+const EMPTY = Buffer.alloc(0)
+
+const del = (key: string): BatchOp => ({ type: 'del', key })
+const put = (key: string, value: unknown): BatchOp => ({ type: 'put', key, value: encodeValue(value) })
+
+export class LevelStore extends AedesAdapter {
+  readonly #db: Level<string, Buffer>
+  readonly #writer: BatchWriter
+  readonly #retainedIndex = new TopicIndex()
+  readonly #incoming = new Map<string, Set<number>>()
+  #seq = 0
+  #opening: Promise<void> | undefined
+
+  constructor(options: LevelStoreOptions) {
+    super()
+    this.#db = new Level<string, Buffer>(options.path, { keyEncoding: 'utf8', valueEncoding: 'buffer' })
+    const batchOptions = { sync: options.sync === true }
+    this.#writer = new BatchWriter({
+      write: (ops) => this.#db.batch(ops, batchOptions),
+      extraOps: () => [{ type: 'put', key: SEQ_KEY, value: encodeSeq(this.#seq) }],
+    })
+  }
+
+  /** Opens the database and rebuilds the in-memory indexes; a second call is a no-op. */
+  open(): Promise<void> {
+    this.#opening ??= this.#load().catch((err: unknown) => {
+      this.#opening = undefined
+      throw err
+    })
+    return this.#opening
+  }
+
+  /** Waits for every pending write, then closes the database. */
+  async close(): Promise<void> {
+    if (this.#opening === undefined) return
+    await this.#opening
+    await this.#writer.drain()
+    await this.#db.close()
+    this.#opening = undefined
+  }
+
+  nextSeq(): number {
+    return ++this.#seq
+  }
+
+  commit(write: PublishWrite): Promise<void> {
+    const ops: BatchOp[] = []
+    const { retained, enqueue, incoming } = write
+    if (retained !== undefined) {
+      const isDelete = retained.payload.length === 0
+      ops.push(isDelete ? del(retainedKey(retained.topic)) : put(retainedKey(retained.topic), retained))
+    }
+    for (const { clientId, message } of enqueue ?? []) ops.push(put(queueKey(clientId, message.seq), message))
+    if (incoming !== undefined) {
+      ops.push({ type: 'put', key: incomingKey(incoming.clientId, incoming.messageId), value: EMPTY })
+    }
+    const apply = (): void => {
+      if (retained !== undefined) {
+        if (retained.payload.length === 0) this.#retainedIndex.delete(retained.topic)
+        else this.#retainedIndex.add(retained.topic)
+      }
+      if (incoming !== undefined) this.#incomingOf(incoming.clientId).add(incoming.messageId)
+    }
+    return this.#writer.write({ ops, apply })
+  }
+
+  async *retainedMatching(filters: string[]): AsyncGenerator<StoredMessage> {
+    const topics = matchingTopics(this.#retainedIndex, filters)
+    const now = Date.now()
+    for (let start = 0; start < topics.length; start += GET_MANY_CHUNK) {
+      const chunk = topics.slice(start, start + GET_MANY_CHUNK)
+      const values = await this.#db.getMany(chunk.map(retainedKey))
+      for (let i = 0; i < chunk.length; i++) {
+        const value = values[i]
+        // Gone between the index walk and the read: a delete landed meanwhile.
+        if (value === undefined) continue
+        const message = decodeValue(value) as StoredMessage
+        if (isExpired(message, now)) {
+          this.#dropExpired(retainedKey(message.topic), [], () => this.#retainedIndex.delete(message.topic))
+          continue
+        }
+        yield message
+      }
+    }
+  }
+
+  async countRetained(): Promise<number> {
+    return this.#retainedIndex.size
+  }
+
+  async getSession(clientId: string): Promise<SessionRecord | undefined> {
+    const value = await this.#db.get(sessionKey(clientId)) as Buffer | undefined
+    if (value === undefined) return undefined
+    return { ...(decodeValue(value) as SessionMeta), subscriptions: this.subs.get(clientId) }
+  }
+
+  async *sessions(): AsyncGenerator<SessionRecord> {
+    for await (const value of this.#db.values(keyRange('s'))) {
+      const meta = decodeValue(value) as SessionMeta
+      yield { ...meta, subscriptions: this.subs.get(meta.clientId) }
+    }
+  }
+
+  putSessionMeta(meta: SessionMeta): Promise<void> {
+    return this.#writer.write({ ops: [put(sessionKey(meta.clientId), meta)] })
+  }
+
+  deleteSession(clientId: string): Promise<void> {
+    // Exclusive: the keys are listed after every earlier write has landed and deleted before
+    // any later one, so an enqueue racing the delete cannot leave an orphan behind.
+    return this.#writer.exclusive(async () => {
+      const ops = [del(sessionKey(clientId)), del(willKey(clientId))]
+      for (const kind of ['u', 'q', 'i']) {
+        for await (const key of this.#db.keys(keyRange(kind, clientId))) ops.push(del(key))
+      }
+      return {
+        ops,
+        apply: () => {
+          this.subs.deleteClient(clientId)
+          this.#incoming.delete(clientId)
+        },
+      }
+    })
+  }
+
+  putSubscriptions(clientId: string, subs: SubscriptionRecord[]): Promise<void> {
+    const ops = subs.map((sub) => put(subscriptionKey(clientId, sub.filter), sub))
+    return this.#writer.write({ ops, apply: () => this.subs.put(clientId, subs) })
+  }
+
+  protected deleteSubscriptions(clientId: string, filters: string[]): Promise<void> {
+    const ops = filters.map((filter) => del(subscriptionKey(clientId, filter)))
+    return this.#writer.write({ ops, apply: () => this.subs.remove(clientId, filters) })
+  }
+
+  async *queue(clientId: string): AsyncGenerator<QueuedMessage> {
+    const now = Date.now()
+    // A message key is followed by its state key, if any; hold each message until the next
+    // key shows whether a state belongs to it.
+    let held: { key: string; message: QueuedMessage } | undefined
+    const release = (): QueuedMessage | undefined => {
+      const message = held?.message
+      const key = held?.key
+      held = undefined
+      if (message === undefined || key === undefined) return undefined
+      if (!isExpired(message, now)) return message
+      this.#dropExpired(key, [key + '!s'])
+      return undefined
+    }
+    for await (const [key, value] of this.#db.iterator(keyRange('q', clientId))) {
+      if (isQueueStateKey(key)) {
+        if (held !== undefined && key === held.key + '!s') {
+          const { state, messageId } = decodeValue(value) as { state: QueueState; messageId?: number }
+          held.message = { ...held.message, state, messageId }
+        } else {
+          // The state of an entry removed before (a late updateQueued): invisible, tidy it.
+          this.#writer.write({ ops: [del(key)] }).catch(ignore)
+        }
+        continue
+      }
+      const ready = release()
+      if (ready !== undefined) yield ready
+      held = { key, message: decodeValue(value) as QueuedMessage }
+    }
+    const last = release()
+    if (last !== undefined) yield last
+  }
+
+  /** Counts the client's queue keys (keys only); queues are bounded by maxQueuedMessages. */
+  async queueLength(clientId: string): Promise<number> {
+    let count = 0
+    for await (const key of this.#db.keys(keyRange('q', clientId))) {
+      if (!isQueueStateKey(key)) count++
+    }
+    return count
+  }
+
+  updateQueued(clientId: string, seq: number, state: QueueState, messageId?: number): Promise<void> {
+    return this.#writer.write({ ops: [put(queueStateKey(clientId, seq), { state, messageId })] })
+  }
+
+  removeQueued(clientId: string, seq: number): Promise<void> {
+    return this.#writer.write({ ops: [del(queueKey(clientId, seq)), del(queueStateKey(clientId, seq))] })
+  }
+
+  async hasIncoming(clientId: string, messageId: number): Promise<boolean> {
+    return this.#incoming.get(clientId)?.has(messageId) ?? false
+  }
+
+  removeIncoming(clientId: string, messageId: number): Promise<void> {
+    return this.#writer.write({
+      ops: [del(incomingKey(clientId, messageId))],
+      apply: () => this.#incoming.get(clientId)?.delete(messageId),
+    })
+  }
+
+  async incomingIds(clientId: string): Promise<number[]> {
+    return [...(this.#incoming.get(clientId) ?? [])].sort((a, b) => a - b)
+  }
+
+  protected async loadIncoming(clientId: string, messageId: number): Promise<{ message?: StoredMessage } | undefined> {
+    if (this.#incoming.get(clientId)?.has(messageId) !== true) return undefined
+    const value = await this.#db.get(incomingKey(clientId, messageId)) as Buffer | undefined
+    if (value === undefined) return undefined
+    return value.length === 0 ? {} : { message: decodeValue(value) as StoredMessage }
+  }
+
+  protected saveIncoming(clientId: string, messageId: number, message: StoredMessage): Promise<void> {
+    return this.#writer.write({
+      ops: [put(incomingKey(clientId, messageId), message)],
+      apply: () => this.#incomingOf(clientId).add(messageId),
+    })
+  }
+
+  protected replaceQueued(clientId: string, message: QueuedMessage): Promise<void> {
+    const { seq } = message
+    return this.#writer.write({ ops: [put(queueKey(clientId, seq), message), del(queueStateKey(clientId, seq))] })
+  }
+
+  protected async loadWill(clientId: string): Promise<AedesPacket | undefined> {
+    const value = await this.#db.get(willKey(clientId)) as Buffer | undefined
+    return value === undefined ? undefined : asPacket(decodeValue(value))
+  }
+
+  protected saveWill(clientId: string, will: AedesPacket | undefined): Promise<void> {
+    return this.#writer.write({ ops: [will === undefined ? del(willKey(clientId)) : put(willKey(clientId), will)] })
+  }
+
+  protected async *allWills(): AsyncGenerator<AedesPacket> {
+    for await (const value of this.#db.values(keyRange('w'))) yield asPacket(decodeValue(value))
+  }
+
+  async #load(): Promise<void> {
+    await this.#db.open()
+    this.#retainedIndex.clear()
+    this.subs.clear()
+    this.#incoming.clear()
+    this.#seq = decodeSeq(await this.#db.get(SEQ_KEY) as Buffer | undefined)
+    for await (const key of this.#db.keys(keyRange('r'))) this.#retainedIndex.add(key.slice(2))
+    for await (const [key, value] of this.#db.iterator(keyRange('u'))) {
+      this.subs.put(clientIdOf(key), [decodeValue(value) as SubscriptionRecord])
+    }
+    for await (const key of this.#db.keys(keyRange('i'))) this.#incomingOf(clientIdOf(key)).add(messageIdOf(key))
+  }
+
+  /**
+   * Deletes an expired record found while reading, unless it changed meanwhile (a new retained
+   * message for the topic may be queued behind the read). Nobody waits for it: if it fails,
+   * the record is skipped again next time and the delete retried then.
+   */
+  #dropExpired(key: string, alsoDelete: string[], apply?: () => void): void {
+    this.#writer.exclusive(async () => {
+      const value = await this.#db.get(key) as Buffer | undefined
+      const isStillExpired = value !== undefined && isExpired(decodeValue(value) as StoredMessage, Date.now())
+      return isStillExpired ? { ops: [key, ...alsoDelete].map(del), apply } : { ops: [] }
+    }).catch(ignore)
+  }
+
+  #incomingOf(clientId: string): Set<number> {
+    let ids = this.#incoming.get(clientId)
+    if (ids === undefined) {
+      ids = new Set()
+      this.#incoming.set(clientId, ids)
+    }
+    return ids
+  }
+}
+
+const ignore = (): void => {}
+
+const asPacket = (value: unknown): AedesPacket => (isRecord(value) ? value : {})
