@@ -1,0 +1,110 @@
+import t from 'tap'
+import { Level } from 'level'
+import { LevelStore } from '../../src/persistence/index.js'
+import { allBytes, collect, message, meta, queued, retainedTopics, runStoreSuite, sub } from './store-suite.js'
+
+runStoreSuite(t, { name: 'level', factory: (t) => new LevelStore({ path: t.testdir() }) })
+
+const open = async (path: string, sync = false): Promise<LevelStore> => {
+  const store = new LevelStore({ path, sync })
+  await store.open()
+  return store
+}
+
+void t.test('after close and reopen everything is there, and seqs keep increasing', async (t) => {
+  const path = t.testdir()
+  const first = await open(path)
+  const a = queued(first, 'q/a')
+  const b = queued(first, 'q/b')
+  const retained = message('r/1', allBytes, { retain: true, properties: { correlationData: Buffer.from([0, 1]) } })
+  await first.putSessionMeta(meta('c', { disconnectedAt: 5 }))
+  await first.putSubscriptions('c', [sub('r/#', { subscriptionId: 3 }), sub('x/+')])
+  await first.commit({ retained, enqueue: [{ clientId: 'c', message: a }, { clientId: 'c', message: b }], incoming: { clientId: 'c', messageId: 42 } })
+  await first.updateQueued('c', a.seq, 'sent', 9)
+  const lastSeq = first.nextSeq()
+  // Not awaited: close() must wait for it.
+  const pending = first.removeQueued('c', b.seq)
+  await first.close()
+  await pending
+
+  const second = await open(path)
+  t.teardown(() => second.close())
+  t.same(await collect(second.retainedMatching(['r/+'])), [retained])
+  t.equal(await second.countRetained(), 1)
+  t.same(await second.getSession('c'), { ...meta('c', { disconnectedAt: 5 }), subscriptions: [sub('r/#', { subscriptionId: 3 }), sub('x/+')] })
+  t.same(await collect(second.queue('c')), [{ ...a, state: 'sent', messageId: 9 }])
+  t.same(await second.incomingIds('c'), [42])
+  t.ok(second.nextSeq() > lastSeq, 'seq continues above what was handed out before the close')
+})
+
+void t.test('a store opened with sync: true writes, and reopens with its data', async (t) => {
+  const path = t.testdir()
+  const first = await open(path, true)
+  await first.commit({ retained: message('s', 'synced', { retain: true }), enqueue: [{ clientId: 'c', message: queued(first, 's') }] })
+  await first.close()
+  const second = await open(path, true)
+  t.teardown(() => second.close())
+  t.same(await retainedTopics(second, ['#']), ['s'])
+  t.equal(await second.queueLength('c'), 1)
+})
+
+void t.test('open() twice is one open, and close() before open() is harmless', async (t) => {
+  const store = new LevelStore({ path: t.testdir() })
+  await store.close()
+  await Promise.all([store.open(), store.open()])
+  await store.commit({ retained: message('x', 'y', { retain: true }) })
+  await store.close()
+  await store.open()
+  t.equal(await store.countRetained(), 1)
+  await store.close()
+})
+
+void t.test('one commit is one db.batch, and commits of the same tick share one', async (t) => {
+  const store = await open(t.testdir())
+  t.teardown(() => store.close())
+  const batches = t.capture(Level.prototype, 'batch', Level.prototype.batch)
+  await store.commit({
+    retained: message('a', 'r', { retain: true }),
+    enqueue: [{ clientId: 'c1', message: queued(store, 'a') }, { clientId: 'c2', message: queued(store, 'a') }],
+    incoming: { clientId: 'p', messageId: 1 },
+  })
+  const [single] = batches.args()
+  t.same((single?.[0] as Array<{ key: string }>).map((op) => op.key.slice(0, 2)).sort(), ['i!', 'm!', 'q!', 'q!', 'r!'],
+    'retained, both queue entries, the incoming id and the seq mark in one batch')
+  await Promise.all(Array.from({ length: 500 }, (_, i) => store.commit({ retained: message(`t/${i}`, 'x', { retain: true }) })))
+  t.equal(batches.args().length, 1, '500 commits issued together: one batch')
+})
+
+void t.test('deleteSession waits for earlier writes and is not undone by them', async (t) => {
+  const store = await open(t.testdir())
+  t.teardown(() => store.close())
+  const early = store.commit({ enqueue: [{ clientId: 'c', message: queued(store, 'early') }] })
+  const removal = store.deleteSession('c')
+  const late = store.commit({ enqueue: [{ clientId: 'c', message: queued(store, 'late') }] })
+  await Promise.all([early, removal, late])
+  t.same((await collect(store.queue('c'))).map((m) => m.topic), ['late'])
+})
+
+void t.test('20k retained: a literal lookup reads one key through the index, no scan', async (t) => {
+  const store = await open(t.testdir())
+  t.teardown(() => store.close())
+  const writes: Array<Promise<void>> = []
+  for (let i = 0; i < 20_000; i++) {
+    writes.push(store.commit({ retained: message(`fleet/${i % 100}/dev/${i}`, `v${i}`, { retain: true }) }))
+  }
+  await Promise.all(writes)
+  t.equal(await store.countRetained(), 20_000)
+
+  const getMany = t.capture(Level.prototype, 'getMany', Level.prototype.getMany)
+  const iterators = t.capture(Level.prototype, 'iterator', Level.prototype.iterator)
+  const keys = t.capture(Level.prototype, 'keys', Level.prototype.keys)
+  const values = t.capture(Level.prototype, 'values', Level.prototype.values)
+  const found = await collect(store.retainedMatching(['fleet/7/dev/1207']))
+  t.same(found.map((m) => m.payload.toString()), ['v1207'])
+  t.same(getMany.args().map((a) => a[0]), [['r!fleet/7/dev/1207']], 'one key read')
+  t.equal(iterators.args().length + keys.args().length + values.args().length, 0, 'no iterator opened')
+
+  const branch = await collect(store.retainedMatching(['fleet/7/#']))
+  t.equal(branch.length, 200)
+  t.equal(getMany.args().flatMap((a) => a[0] as string[]).length, 200, 'only the matching keys are read')
+})
