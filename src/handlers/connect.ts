@@ -125,7 +125,8 @@ async function authenticate(ctx: ClientContext, packet: ConnectPacket): Promise<
   const { core } = ctx
   const hook = core.hooks.authenticate
   if (hook === undefined) {
-    if (packet.username === undefined && !core.config.allowAnonymous) return ReasonCode.NotAuthorized
+    // Without an authenticator a username proves nothing, so allowAnonymous: false refuses all.
+    if (!core.config.allowAnonymous) return ReasonCode.NotAuthorized
     return ReasonCode.Success
   }
   const answer = await hook({
