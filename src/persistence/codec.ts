@@ -20,32 +20,43 @@ const UNDEFINED = '\u0000u'
 const HEADER_LENGTH_BYTES = 4
 
 export function encodeValue(value: unknown): Buffer {
-  const buffers: Uint8Array[] = []
-  let offset = 0
-  // `this[key]` is the value before `toJSON` ran: a Buffer arrives in `v` already converted
-  // to `{ type: 'Buffer', data: [...] }`, which is exactly the expensive form to avoid.
-  const json = JSON.stringify(value, function (this: Record<string, unknown>, key, v: unknown) {
-    const raw = this[key]
-    if (raw instanceof Uint8Array) {
-      const ref = `${MARK}b${offset}:${raw.byteLength}`
-      buffers.push(raw)
-      offset += raw.byteLength
-      return ref
-    }
-    if (raw === undefined) return UNDEFINED
-    if (typeof raw === 'string' && raw.charCodeAt(0) === 0) return MARK + raw
-    return v
-  })
-  const header = Buffer.from(json, 'utf8')
-  const out = Buffer.allocUnsafe(HEADER_LENGTH_BYTES + header.byteLength + offset)
-  out.writeUInt32BE(header.byteLength, 0)
-  header.copy(out, HEADER_LENGTH_BYTES)
-  let at = HEADER_LENGTH_BYTES + header.byteLength
-  for (const buffer of buffers) {
+  const body: Body = { buffers: [], length: 0 }
+  // A copy with the markers in place, then a plain JSON.stringify: a replacer function would
+  // do the same in one pass but takes V8 off its fast path (about 4x slower for a message).
+  const json = JSON.stringify(prepare(value, body))
+  const headerLength = Buffer.byteLength(json)
+  const out = Buffer.allocUnsafe(HEADER_LENGTH_BYTES + headerLength + body.length)
+  out.writeUInt32BE(headerLength, 0)
+  out.write(json, HEADER_LENGTH_BYTES)
+  let at = HEADER_LENGTH_BYTES + headerLength
+  for (const buffer of body.buffers) {
     out.set(buffer, at)
     at += buffer.byteLength
   }
   return out
+}
+
+interface Body {
+  buffers: Uint8Array[]
+  length: number
+}
+
+/** Buffers become references (their bytes collected in `body`), and markers are escaped. */
+function prepare(value: unknown, body: Body): unknown {
+  if (value === undefined) return UNDEFINED
+  if (typeof value === 'string') return value.charCodeAt(0) === 0 ? MARK + value : value
+  if (typeof value !== 'object' || value === null) return value
+  if (value instanceof Uint8Array) {
+    const ref = `${MARK}b${body.length}:${value.byteLength}`
+    body.buffers.push(value)
+    body.length += value.byteLength
+    return ref
+  }
+  if (Array.isArray(value)) return value.map((item: unknown) => prepare(item, body))
+  const source = value as Record<string, unknown>
+  const copy: Record<string, unknown> = {}
+  for (const key of Object.keys(source)) copy[key] = prepare(source[key], body)
+  return copy
 }
 
 export function decodeValue(bytes: Uint8Array): unknown {

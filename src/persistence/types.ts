@@ -45,6 +45,8 @@ export interface QueuedMessage extends StoredMessage {
   messageId?: number
   /** 5.0 Subscription Identifiers of the subscriptions that matched. */
   subscriptionIds?: number[]
+  /** The `$share/…` filter it was delivered through, when only a shared subscription matched. */
+  shared?: string
 }
 
 export interface SubscriptionRecord {
