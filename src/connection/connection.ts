@@ -8,6 +8,7 @@ import {
 } from '../protocol/index.js'
 import type { Outlet, Session } from '../session/index.js'
 import { AckQueue } from './ack-queue.js'
+import { OutboundAliases } from './topic-aliases.js'
 
 export interface ConnectionInfo {
   remoteAddress: string | undefined
@@ -50,6 +51,7 @@ export class Connection implements ClientContext, Outlet {
   #keepaliveTimer: NodeJS.Timeout | undefined
   #keepaliveMs = 0
   #lastSeen = Date.now()
+  #aliases: OutboundAliases | undefined
 
   constructor(core: Core, stream: Duplex, info: ConnectionInfo) {
     this.core = core
@@ -98,11 +100,19 @@ export class Connection implements ClientContext, Outlet {
     this.session = session
   }
 
+  useOutboundAliases(max: number): void {
+    this.#aliases = max > 0 ? new OutboundAliases(max) : undefined
+  }
+
   send(packet: OutboundPacket): boolean {
     if (this.#closing !== null && packet.cmd !== 'disconnect') return false
+    const aliasedTopic = this.#aliases !== undefined && packet.cmd === 'publish' ? packet.topic : undefined
+    if (aliasedTopic !== undefined && packet.cmd === 'publish') this.#aliases?.apply(packet)
     const bytes = encode(packet, this.protocolVersion)
     if (bytes.length === 0) return false
     if (bytes.length > this.maxOutboundPacketSize) {
+      // The client never saw this alias being set: it must not be used later.
+      if (aliasedTopic !== undefined) this.#aliases?.forget(aliasedTopic)
       this.log.warn({ size: bytes.length, max: this.maxOutboundPacketSize, cmd: packet.cmd },
         'packet larger than the client\'s Maximum Packet Size: not sent [MQTT-3.1.2-25]')
       return false

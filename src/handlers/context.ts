@@ -61,6 +61,8 @@ export interface ClientContext {
   hold(work: Promise<void>): void
   /** Work that runs beside packet processing; a rejection ends the connection. */
   track(work: Promise<void>): void
+  /** Turns on server-to-client topic aliases, up to the client's Topic Alias Maximum. */
+  useOutboundAliases(max: number): void
   setKeepalive(seconds: number): void
   setProtocolVersion(version: ProtocolVersion): void
   /** Marks the connection established (CONNACK sent): starts normal packet handling. */

@@ -26,6 +26,7 @@ interface Match {
   qos: QoS
   retain: boolean
   subscriptionIds: number[] | undefined
+  shared: string | undefined
 }
 
 export interface RouterOptions {
@@ -106,6 +107,21 @@ export class Router {
     return true
   }
 
+  /**
+   * A member of a shared group went away for good with messages it never acknowledged: they
+   * go to another member (MQTT 5.0 section 4.8.2). Returns false when nobody is left.
+   */
+  redeliverShared(sharedFilter: string, delivery: Delivery, write: PublishWrite): boolean {
+    const shared = parseSharedFilter(sharedFilter)
+    if (shared === null) return false
+    const group = this.#trie.get(shared.filter, sharedKey(shared.group))
+    if (!(group instanceof SharedGroup)) return false
+    const entry = group.pick()
+    if (entry === undefined) return false
+    const qos = (entry.record.qos < delivery.message.qos ? entry.record.qos : delivery.message.qos) as QoS
+    return this.deliverTo(entry.subscriber, { ...delivery, qos, seq: undefined, subscriptionIds: entry.record.subscriptionId === undefined ? undefined : [entry.record.subscriptionId], shared: sharedFilter }, write)
+  }
+
   retained(filters: string[]): AsyncIterable<StoredMessage> {
     return this.#store.retainedMatching(filters)
   }
@@ -116,14 +132,14 @@ export class Router {
     if (value instanceof SharedGroup) {
       // A shared subscription ignores No Local: it is a protocol error to set it [MQTT-3.8.3-4].
       const entry = value.pick()
-      if (entry !== undefined) this.#addMatch(entry, message)
+      if (entry !== undefined) this.#addMatch(entry, message, entry.record.filter)
       return
     }
     if (value.record.noLocal && value.subscriber.clientId === message.origin) return // [MQTT-3.8.3-3]
-    this.#addMatch(value, message)
+    this.#addMatch(value, message, undefined)
   }
 
-  #addMatch(entry: SubscriptionEntry, message: StoredMessage): void {
+  #addMatch(entry: SubscriptionEntry, message: StoredMessage, shared: string | undefined): void {
     const { subscriber, record } = entry
     const retain = record.retainAsPublished && message.retain
     const existing = this.#matches.get(subscriber)
@@ -133,9 +149,12 @@ export class Router {
         qos: record.qos,
         retain,
         subscriptionIds: record.subscriptionId === undefined ? undefined : [record.subscriptionId],
+        shared,
       })
       return
     }
+    // Also reached through an ordinary subscription: no longer a shared-only delivery.
+    if (shared === undefined || existing.shared !== shared) existing.shared = undefined
     if (record.qos > existing.qos) existing.qos = record.qos
     if (retain) existing.retain = true
     if (record.subscriptionId !== undefined) {
@@ -153,6 +172,7 @@ export class Router {
       subscriptionIds: match.subscriptionIds,
       seq: undefined,
     }
+    if (match.shared !== undefined) delivery.shared = match.shared
     this.deliverTo(match.subscriber, delivery, write)
   }
 
@@ -167,6 +187,7 @@ export class Router {
         seq: delivery.seq ?? 0,
         state: 'queued' as const,
         ...(delivery.subscriptionIds === undefined ? {} : { subscriptionIds: delivery.subscriptionIds }),
+        ...(delivery.shared === undefined ? {} : { shared: delivery.shared }),
       },
     }
     if (write.enqueue === undefined) write.enqueue = [entry]

@@ -30,6 +30,8 @@ export interface Delivery {
   subscriptionIds: number[] | undefined
   /** Durable queue order key, set when the router writes a queue entry for this delivery. */
   seq: number | undefined
+  /** The `$share/…` filter when the message came only through a shared subscription. */
+  shared?: string
 }
 
 export interface SubscriptionEntry {

@@ -12,6 +12,8 @@ export interface Outgoing {
   seq: number | undefined
   messageId: number
   state: QueueState
+  /** The `$share/…` filter it came through, for redelivery to another member. */
+  shared: string | undefined
 }
 
 export const fromDelivery = (d: Delivery): Outgoing => ({
@@ -22,6 +24,7 @@ export const fromDelivery = (d: Delivery): Outgoing => ({
   seq: d.seq,
   messageId: 0,
   state: 'queued',
+  shared: d.shared,
 })
 
 export const fromQueued = (q: QueuedMessage): Outgoing => ({
@@ -32,6 +35,7 @@ export const fromQueued = (q: QueuedMessage): Outgoing => ({
   seq: q.seq,
   messageId: q.messageId ?? 0,
   state: q.messageId === undefined ? 'queued' : q.state,
+  shared: q.shared,
 })
 
 /** True when the message's expiry has passed: it must not be sent [MQTT-3.3.2-5]. */

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
 import type { ProtocolVersion, Will } from '../protocol/index.js'
-import type { Store, StoredMessage } from '../persistence/index.js'
+import type { PublishWrite, Store, StoredMessage } from '../persistence/index.js'
 import type { Router } from '../router/index.js'
 import { Session, type SessionLimits } from './session.js'
 
@@ -226,7 +226,15 @@ export class SessionManager {
   }
 
   async #discard(session: Session): Promise<void> {
-    for (const filter of session.subscriptions.keys()) this.#opts.router.unsubscribe(session, filter)
+    const { router, store } = this.#opts
+    for (const filter of session.subscriptions.keys()) router.unsubscribe(session, filter)
+    const write: PublishWrite = {}
+    for (const out of session.takeUnacknowledged()) {
+      if (out.shared === undefined || out.qos === 0) continue
+      const delivery = { message: out.message, qos: out.qos, retain: out.retain, subscriptionIds: undefined, seq: undefined }
+      router.redeliverShared(out.shared, delivery, write)
+    }
+    if (write.enqueue !== undefined) await store.commit(write)
     session.reset()
     if (this.#sessions.get(session.clientId) === session) this.#sessions.delete(session.clientId)
     await this.#opts.store.deleteSession(session.clientId)
