@@ -96,9 +96,8 @@ export class ByteReader {
 
   /** Fail unless every byte of the packet has been accounted for. */
   expectEnd(what: string): void {
-    if (this.pos !== this.end) {
-      throw malformed(`${what} has ${this.end - this.pos} unexpected bytes after its last field`)
-    }
+    const extra = this.end - this.pos
+    if (extra !== 0) throw malformed(`${what} has ${extra} unexpected byte${extra === 1 ? '' : 's'} after its last field`)
   }
 }
 
