@@ -89,7 +89,8 @@ function ackFor(packet: PublishPacket, reasonCode: number, version: number): { c
 function resolveTopic(ctx: ClientContext, packet: PublishPacket): string {
   const alias = packet.properties?.topicAlias
   if (alias === undefined) {
-    if (packet.topic === '') throw topicNameInvalid('empty topic name and no topic alias [MQTT-4.7.3-1]')
+    // 5.0 section 3.3.2.3.4 names this a Protocol Error (0x82), not 0x90 [MQTT-4.7.3-1].
+    if (packet.topic === '') throw protocolError('empty topic name and no topic alias; set a topic or a Topic Alias [MQTT-4.7.3-1]')
     return packet.topic
   }
   const max = ctx.core.config.limits.topicAliasMaximum
