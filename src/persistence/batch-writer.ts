@@ -63,11 +63,6 @@ export class BatchWriter {
     return this.#enqueue({ prepare })
   }
 
-  /** Resolves once every change made before the call has landed (or failed). */
-  async drain(): Promise<void> {
-    await this.write({ ops: [] }).catch(() => undefined)
-  }
-
   #enqueue(item: Omit<Pending, 'resolve' | 'reject'>): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.#queue.push({ ...item, resolve, reject })
@@ -79,6 +74,20 @@ export class BatchWriter {
   }
 
   async #run(): Promise<void> {
+    try {
+      await this.#drainQueue()
+    } finally {
+      // Everything in #drainQueue settles its own promises; this only keeps a bug there from
+      // wedging the writer for good.
+      this.#isRunning = false
+      if (this.#queue.length > 0) {
+        this.#isRunning = true
+        setImmediate(() => void this.#run())
+      }
+    }
+  }
+
+  async #drainQueue(): Promise<void> {
     while (this.#queue.length > 0) {
       const head = this.#queue[0] as Pending
       let group: Pending[]
@@ -96,7 +105,6 @@ export class BatchWriter {
       }
       await this.#commit(group)
     }
-    this.#isRunning = false
   }
 
   async #commit(group: Pending[]): Promise<void> {

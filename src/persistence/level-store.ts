@@ -29,10 +29,11 @@
  * anyway) and every inbound QoS 2 id (`i!`, keys only). Retained lookups walk the index and
  * then `getMany` only the matching keys; nothing ever scans all retained messages.
  *
- * Seq: every batch also writes `m!seq`, the highest seq handed out so far. A seq is used only
- * inside a batch written after it was handed out, so the mark in the last batch that reached
- * the disk is at least every seq on disk; `open()` starts from it. (A clock-based seq would
- * break when the clock steps back between runs; scanning every queue at start costs time.)
+ * Seq: every batch also writes `m!seq`, the highest seq handed out so far, and `close()`
+ * writes it once more. A seq is used only inside a batch written after it was handed out, so
+ * the mark in the last batch that reached the disk is at least every seq on disk, even after a
+ * crash; `open()` starts from it. (A clock-based seq breaks when the clock steps back between
+ * runs; finding the highest queued seq at start means reading every queue.)
  *
  * Writes go through BatchWriter: one `db.batch()` per change, merged with whatever else arrived
  * in the same turn of the event loop, one batch in flight at a time; see `batch-writer.ts`.
@@ -47,7 +48,7 @@ import {
   SEQ_KEY, clientIdOf, decodeSeq, encodeSeq, incomingKey, isQueueStateKey, keyRange, messageIdOf,
   queueKey, queueStateKey, retainedKey, sessionKey, subscriptionKey, willKey,
 } from './level-keys.js'
-import { isExpired, matchingTopics } from './store-helpers.js'
+import { getOrCreate, isExpired, matchingTopics } from './store-helpers.js'
 import type {
   PublishWrite, QueuedMessage, QueueState, SessionMeta, SessionRecord, StoredMessage,
   SubscriptionRecord,
@@ -98,9 +99,14 @@ export class LevelStore extends AedesAdapter {
   async close(): Promise<void> {
     if (this.#opening === undefined) return
     await this.#opening
-    await this.#writer.drain()
-    await this.#db.close()
-    this.#opening = undefined
+    // Lands after every pending write; also records seqs handed out since the last batch, so
+    // nextSeq() never repeats one even when nothing was written with it.
+    try {
+      await this.#writer.write({ ops: [{ type: 'put', key: SEQ_KEY, value: encodeSeq(this.#seq) }] })
+    } finally {
+      await this.#db.close()
+      this.#opening = undefined
+    }
   }
 
   nextSeq(): number {
@@ -318,7 +324,7 @@ export class LevelStore extends AedesAdapter {
     this.#retainedIndex.clear()
     this.subs.clear()
     this.#incoming.clear()
-    this.#seq = decodeSeq(await this.#db.get(SEQ_KEY) as Buffer | undefined)
+    this.#seq = Math.max(this.#seq, decodeSeq(await this.#db.get(SEQ_KEY) as Buffer | undefined))
     for await (const key of this.#db.keys(keyRange('r'))) this.#retainedIndex.add(key.slice(2))
     for await (const [key, value] of this.#db.iterator(keyRange('u'))) {
       this.subs.put(clientIdOf(key), [decodeValue(value) as SubscriptionRecord])
@@ -340,12 +346,7 @@ export class LevelStore extends AedesAdapter {
   }
 
   #incomingOf(clientId: string): Set<number> {
-    let ids = this.#incoming.get(clientId)
-    if (ids === undefined) {
-      ids = new Set()
-      this.#incoming.set(clientId, ids)
-    }
-    return ids
+    return getOrCreate(this.#incoming, clientId, () => new Set())
   }
 }
 

@@ -7,7 +7,7 @@
 import { TopicIndex } from '../topic/index.js'
 import { AedesAdapter } from './aedes-adapter.js'
 import type { AedesPacket } from './aedes-packets.js'
-import { isExpired, matchingTopics } from './store-helpers.js'
+import { getOrCreate, isExpired, matchingTopics } from './store-helpers.js'
 import type {
   PublishWrite, QueuedMessage, QueueState, SessionMeta, SessionRecord, StoredMessage,
   SubscriptionRecord,
@@ -177,22 +177,13 @@ export class MemoryStore extends AedesAdapter {
   }
 
   #putQueued(clientId: string, message: QueuedMessage): void {
-    let queue = this.#queues.get(clientId)
-    if (queue === undefined) {
-      queue = { entries: new Map(), maxSeq: 0, isSorted: true }
-      this.#queues.set(clientId, queue)
-    }
+    const queue = getOrCreate(this.#queues, clientId, () => ({ entries: new Map(), maxSeq: 0, isSorted: true }))
     if (message.seq < queue.maxSeq) queue.isSorted = false
     else queue.maxSeq = message.seq
     queue.entries.set(message.seq, { ...message })
   }
 
   #incomingOf(clientId: string): Map<number, StoredMessage | undefined> {
-    let ids = this.#incoming.get(clientId)
-    if (ids === undefined) {
-      ids = new Map()
-      this.#incoming.set(clientId, ids)
-    }
-    return ids
+    return getOrCreate(this.#incoming, clientId, () => new Map())
   }
 }

@@ -15,3 +15,13 @@ export function matchingTopics(index: TopicIndex, filters: readonly string[]): s
   }
   return [...topics]
 }
+
+/** The value under `key`, created and stored first if there is none. */
+export function getOrCreate<K, V>(map: Map<K, V>, key: K, create: () => V): V {
+  let value = map.get(key)
+  if (value === undefined) {
+    value = create()
+    map.set(key, value)
+  }
+  return value
+}

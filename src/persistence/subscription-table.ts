@@ -1,4 +1,5 @@
 import { topicMatches } from '../topic/index.js'
+import { getOrCreate } from './store-helpers.js'
 import type { SubscriptionRecord } from './types.js'
 
 /**
@@ -20,11 +21,7 @@ export class SubscriptionTable {
   /** Adds or replaces by filter; when a filter repeats within `subs`, the last one wins. */
   put(clientId: string, subs: readonly SubscriptionRecord[]): void {
     if (subs.length === 0) return
-    let stored = this.#byClient.get(clientId)
-    if (stored === undefined) {
-      stored = new Map()
-      this.#byClient.set(clientId, stored)
-    }
+    const stored = getOrCreate(this.#byClient, clientId, () => new Map<string, SubscriptionRecord>())
     for (const sub of subs) stored.set(sub.filter, { ...sub })
   }
 
