@@ -110,7 +110,7 @@ function resolveTopic(ctx: ClientContext, packet: PublishPacket): string {
 function toMessage(ctx: ClientContext, packet: PublishPacket, topic: string): StoredMessage {
   const message: StoredMessage = {
     topic,
-    payload: packet.payload,
+    payload: packet.qos > 0 || packet.retain ? unpin(packet.payload) : packet.payload,
     qos: packet.qos,
     retain: packet.retain,
     origin: ctx.clientId,
@@ -122,6 +122,15 @@ function toMessage(ctx: ClientContext, packet: PublishPacket, topic: string): St
     if (props.messageExpiryInterval !== undefined) message.expiresAt = Date.now() + props.messageExpiryInterval * 1000
   }
   return message
+}
+
+/**
+ * The decoder hands out payloads as views of the socket's chunk. A message that may be held
+ * (queued, retained) gets its own copy when it is much smaller than that chunk, so it does not
+ * keep the whole chunk alive.
+ */
+function unpin(payload: Buffer): Buffer {
+  return payload.buffer.byteLength > 4 * payload.length + 64 ? Buffer.from(payload) : payload
 }
 
 function hasKeys(o: object): boolean {
