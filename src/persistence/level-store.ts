@@ -113,7 +113,7 @@ export class LevelStore extends AedesAdapter {
     return ++this.#seq
   }
 
-  commit(write: PublishWrite): Promise<void> {
+  async commit(write: PublishWrite): Promise<void> {
     const ops: BatchOp[] = []
     const { retained, enqueue, incoming } = write
     if (retained !== undefined) {
@@ -171,11 +171,11 @@ export class LevelStore extends AedesAdapter {
     }
   }
 
-  putSessionMeta(meta: SessionMeta): Promise<void> {
+  async putSessionMeta(meta: SessionMeta): Promise<void> {
     return this.#writer.write({ ops: [put(sessionKey(meta.clientId), meta)] })
   }
 
-  deleteSession(clientId: string): Promise<void> {
+  async deleteSession(clientId: string): Promise<void> {
     // Exclusive: the keys are listed after every earlier write has landed and deleted before
     // any later one, so an enqueue racing the delete cannot leave an orphan behind.
     return this.#writer.exclusive(async () => {
@@ -193,12 +193,12 @@ export class LevelStore extends AedesAdapter {
     })
   }
 
-  putSubscriptions(clientId: string, subs: SubscriptionRecord[]): Promise<void> {
+  async putSubscriptions(clientId: string, subs: SubscriptionRecord[]): Promise<void> {
     const ops = subs.map((sub) => put(subscriptionKey(clientId, sub.filter), sub))
     return this.#writer.write({ ops, apply: () => this.subs.put(clientId, subs) })
   }
 
-  protected deleteSubscriptions(clientId: string, filters: string[]): Promise<void> {
+  protected async deleteSubscriptions(clientId: string, filters: string[]): Promise<void> {
     const ops = filters.map((filter) => del(subscriptionKey(clientId, filter)))
     return this.#writer.write({ ops, apply: () => this.subs.remove(clientId, filters) })
   }
@@ -245,11 +245,11 @@ export class LevelStore extends AedesAdapter {
     return count
   }
 
-  updateQueued(clientId: string, seq: number, state: QueueState, messageId?: number): Promise<void> {
+  async updateQueued(clientId: string, seq: number, state: QueueState, messageId?: number): Promise<void> {
     return this.#writer.write({ ops: [put(queueStateKey(clientId, seq), { state, messageId })] })
   }
 
-  removeQueued(clientId: string, seq: number): Promise<void> {
+  async removeQueued(clientId: string, seq: number): Promise<void> {
     return this.#writer.write({ ops: [del(queueKey(clientId, seq)), del(queueStateKey(clientId, seq))] })
   }
 
@@ -257,7 +257,7 @@ export class LevelStore extends AedesAdapter {
     return this.#incoming.get(clientId)?.has(messageId) ?? false
   }
 
-  removeIncoming(clientId: string, messageId: number): Promise<void> {
+  async removeIncoming(clientId: string, messageId: number): Promise<void> {
     return this.#writer.write({
       ops: [del(incomingKey(clientId, messageId))],
       apply: () => this.#incoming.get(clientId)?.delete(messageId),
@@ -275,14 +275,14 @@ export class LevelStore extends AedesAdapter {
     return value.length === 0 ? {} : { message: decodeValue(value) as StoredMessage }
   }
 
-  protected saveIncoming(clientId: string, messageId: number, message: StoredMessage): Promise<void> {
+  protected async saveIncoming(clientId: string, messageId: number, message: StoredMessage): Promise<void> {
     return this.#writer.write({
       ops: [put(incomingKey(clientId, messageId), message)],
       apply: () => this.#incomingOf(clientId).add(messageId),
     })
   }
 
-  protected replaceQueued(clientId: string, message: QueuedMessage): Promise<void> {
+  protected async replaceQueued(clientId: string, message: QueuedMessage): Promise<void> {
     const { seq } = message
     return this.#writer.write({ ops: [put(queueKey(clientId, seq), message), del(queueStateKey(clientId, seq))] })
   }
@@ -292,7 +292,7 @@ export class LevelStore extends AedesAdapter {
     return value === undefined ? undefined : asPacket(decodeValue(value))
   }
 
-  protected saveWill(clientId: string, will: AedesPacket | undefined): Promise<void> {
+  protected async saveWill(clientId: string, will: AedesPacket | undefined): Promise<void> {
     return this.#writer.write({ ops: [will === undefined ? del(willKey(clientId)) : put(willKey(clientId), will)] })
   }
 
