@@ -31,6 +31,10 @@ export async function listenWs(
   })
   wss.on('connection', (socket, req) => {
     const stream = createWebSocketStream(socket)
+    // ws's stream only ends its readable side when the socket closes, and never emits 'close'
+    // by itself: destroy it so an abrupt disconnect looks like a TCP one (the will is due
+    // [MQTT-3.1.2-8], the session is detached) instead of lingering until keepalive.
+    socket.once('close', () => stream.destroy())
     // A text frame is not MQTT: close the connection [MQTT-6.0.0-1].
     socket.on('message', (_data, isBinary) => {
       if (!isBinary) socket.close(1003, 'MQTT needs binary frames')
