@@ -51,6 +51,8 @@ export class Connection implements ClientContext, Outlet {
   #keepaliveTimer: NodeJS.Timeout | undefined
   #keepaliveMs = 0
   #lastSeen = Date.now()
+  /** Set when the connection closed before any session was attached: see `#releaseLateSession`. */
+  #lateRelease: { publishWill: boolean; reason: string } | undefined
   #aliases: OutboundAliases | undefined
 
   constructor(core: Core, stream: Duplex, info: ConnectionInfo) {
@@ -135,10 +137,12 @@ export class Connection implements ClientContext, Outlet {
     this.#held = true
     work.then(() => {
       this.#held = false
+      this.#releaseLateSession()
       this.#drainInbox()
     }, (err: unknown) => {
       this.#held = false
       this.#fail(err)
+      this.#releaseLateSession()
     })
   }
 
@@ -267,7 +271,31 @@ export class Connection implements ClientContext, Outlet {
     const killer = setTimeout(() => this.#stream.destroy(), 2000)
     killer.unref()
     this.#stream.once('close', () => clearTimeout(killer))
-    if (session === null) return
+    if (session === null) {
+      this.#lateRelease = { publishWill: opts.publishWill, reason: opts.reason }
+      return
+    }
+    await this.#release(session, opts)
+  }
+
+  /**
+   * A CONNECT still being processed when the connection closed (a malformed packet pipelined
+   * right behind it, the socket gone) attaches its session after `#shutdown` looked for one.
+   * Release it once that CONNECT settles, as `#shutdown` would have; otherwise it stays attached
+   * to a dead connection, its will never published and its expiry never armed.
+   */
+  #releaseLateSession(): void {
+    const session = this.session
+    const opts = this.#lateRelease
+    if (session === null || opts === undefined) return
+    this.#lateRelease = undefined
+    clearTimeout(this.#keepaliveTimer)
+    this.#release(session, opts).catch((err: unknown) => {
+      this.log.error({ err }, 'releasing the session of a connection closed during CONNECT failed')
+    })
+  }
+
+  async #release(session: Session, opts: { publishWill: boolean; reason: string }): Promise<void> {
     this.session = null
     const { core } = this
     if (core.clients.get(this.clientId) === this) core.clients.delete(this.clientId)
