@@ -50,7 +50,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.log = opts.logger ?? pino({ level: this.config.logLevel })
     const dataDir = this.config.dataDir
     this.#store = opts.store ?? (dataDir === null ? new MemoryStore() : new LevelStore({ path: dataDir, sync: this.config.syncWrites }))
-    this.#router = new Router({ store: this.#store, ...(opts.sharedStrategy ? { sharedStrategy: opts.sharedStrategy } : {}) })
+    this.#router = new Router({ store: this.#store, sharedStrategy: opts.sharedStrategy ?? this.config.sharedSubscriptionStrategy })
     const { limits } = this.config
     this.#sessions = new SessionManager({
       store: this.#store,
@@ -113,6 +113,26 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.#router.publish(message, write)
     this.emit('published', message, undefined)
     if (write.retained !== undefined || write.enqueue !== undefined) await this.#store.commit(write)
+  }
+
+  /** Disconnects one client (5.0: DISCONNECT 0x98 Administrative action). Returns false if it is not connected. */
+  async disconnectClient(clientId: string, reason = 'disconnected by the administrator'): Promise<boolean> {
+    const client = this.#core.clients.get(clientId)
+    if (client === undefined) return false
+    await client.close({ reasonCode: ReasonCode.AdministrativeAction, publishWill: true, reason })
+    return true
+  }
+
+  /**
+   * Draining a node: every connected client is told to use another server (5.0: DISCONNECT 0x9C,
+   * or 0x9D when `permanent`, with the Server Reference), and new 5.0 connections are redirected.
+   */
+  async redirect(serverReference: string, permanent = false): Promise<void> {
+    this.config.serverReference = serverReference
+    this.config.redirect = permanent ? 'server-moved' : 'use-another-server'
+    const reasonCode = permanent ? ReasonCode.ServerMoved : ReasonCode.UseAnotherServer
+    await Promise.all([...this.#connections].map((c) =>
+      c.close({ reasonCode, publishWill: false, reason: 'server is being drained', serverReference })))
   }
 
   /**

@@ -78,3 +78,14 @@ export function directory(): Kind<string | null> {
     fromJson: (value) => (value === null ? null : path.fromJson(value)),
   }
 }
+
+/** A string without white space; the empty string means "none". */
+export function optionalText(expected: string, placeholder: string): Kind<string> {
+  const accept = (value: string): string | undefined => (/\s/.test(value.trim()) ? undefined : value.trim())
+  return {
+    expected,
+    placeholder,
+    fromText: accept,
+    fromJson: (value) => (typeof value === 'string' ? accept(value) : undefined),
+  }
+}

@@ -23,6 +23,24 @@ export interface BrokerConfig {
   /** Allow clients that send no username. The stock config allows it because it listens on loopback only. */
   allowAnonymous: boolean
 
+  /** Highest QoS accepted from and granted to clients (5.0 CONNACK Maximum QoS). */
+  maxQos: 0 | 1 | 2
+  /** Whether retained messages are supported (5.0 CONNACK Retain Available). */
+  retainAvailable: boolean
+  wildcardSubscriptions: boolean
+  subscriptionIdentifiers: boolean
+  sharedSubscriptions: boolean
+  /** How a `$share/` group picks the member for each message. */
+  sharedSubscriptionStrategy: 'round-robin' | 'random' | 'least-inflight'
+  /** Topic aliases the broker uses towards a 5.0 client (never above the client's maximum); 0 disables. */
+  outboundTopicAliases: number
+  /** Prefix returned as Response Information (followed by the client id) when a 5.0 client asks; '' sends none. */
+  responseInformation: string
+  /** Server Reference for redirection ('' none); sent with CONNACK 0x9C/0x9D when `redirect` is set. */
+  serverReference: string
+  /** Redirect every new 5.0 connection: 'use-another-server' (0x9C) or 'server-moved' (0x9D). */
+  redirect: 'none' | 'use-another-server' | 'server-moved'
+
   limits: {
     /** Largest packet accepted, bytes (also advertised as Maximum Packet Size in 5.0). */
     maxPacketSize: number
@@ -59,6 +77,16 @@ export const defaultConfig: BrokerConfig = {
   syncWrites: false,
   logLevel: 'info',
   allowAnonymous: true,
+  maxQos: 2,
+  retainAvailable: true,
+  wildcardSubscriptions: true,
+  subscriptionIdentifiers: true,
+  sharedSubscriptions: true,
+  sharedSubscriptionStrategy: 'round-robin',
+  outboundTopicAliases: 0,
+  responseInformation: 'reply/',
+  serverReference: '',
+  redirect: 'none',
   limits: {
     maxPacketSize: 1024 * 1024,
     maxInflight: 100,

@@ -8,7 +8,7 @@
  * the schema without describing it here is a compile error.
  */
 import { ConfigError, type Source } from './errors.js'
-import { boolean, directory, integer, oneOf, text, type Kind } from './kinds.js'
+import { boolean, directory, integer, oneOf, optionalText, text, type Kind } from './kinds.js'
 import type { BrokerConfig } from './schema.js'
 
 export const ENV_PREFIX = 'HALYARD_'
@@ -131,6 +131,34 @@ const topLevelSettings: { [K in TopKey]: Setting } = {
   allowAnonymous: topLevel('allowAnonymous', {
     kind: boolean(),
     help: 'Accept clients that send no username',
+  }),
+  maxQos: topLevel('maxQos', {
+    kind: integer(0, 2, 'QOS') as Kind<0 | 1 | 2>,
+    help: 'Highest QoS accepted and granted (5.0 CONNACK Maximum QoS)',
+  }),
+  retainAvailable: topLevel('retainAvailable', { kind: boolean(), help: 'Support retained messages' }),
+  wildcardSubscriptions: topLevel('wildcardSubscriptions', { kind: boolean(), help: 'Allow + and # in subscriptions' }),
+  subscriptionIdentifiers: topLevel('subscriptionIdentifiers', { kind: boolean(), help: 'Allow 5.0 Subscription Identifiers' }),
+  sharedSubscriptions: topLevel('sharedSubscriptions', { kind: boolean(), help: 'Allow $share/{group}/{filter} subscriptions' }),
+  sharedSubscriptionStrategy: topLevel('sharedSubscriptionStrategy', {
+    kind: oneOf(['round-robin', 'random', 'least-inflight'] as const, 'STRATEGY'),
+    help: 'How a shared group picks the member for each message',
+  }),
+  outboundTopicAliases: topLevel('outboundTopicAliases', {
+    kind: integer(0, UINT16_MAX),
+    help: 'Topic aliases the broker uses towards 5.0 clients (capped by theirs); 0 disables',
+  }),
+  responseInformation: topLevel('responseInformation', {
+    kind: optionalText('a topic prefix, or "" for none', 'PREFIX'),
+    help: 'Response Information sent to 5.0 clients that request it: this prefix plus the client id',
+  }),
+  serverReference: topLevel('serverReference', {
+    kind: optionalText('a server reference such as "host:1883", or "" for none', 'REF'),
+    help: 'Server Reference sent with redirections and when draining',
+  }),
+  redirect: topLevel('redirect', {
+    kind: oneOf(['none', 'use-another-server', 'server-moved'] as const, 'MODE'),
+    help: 'Redirect new 5.0 connections to serverReference (CONNACK 0x9C or 0x9D)',
   }),
 }
 

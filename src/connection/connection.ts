@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream'
 import type { Logger } from 'pino'
 import type { ClientInfo } from '../auth/index.js'
-import { dispatch, type ClientContext, type Core } from '../handlers/index.js'
+import { dispatch, type ClientContext, type CloseOptions, type Core } from '../handlers/index.js'
 import {
   Decoder, MqttError, ReasonCode, encode,
   type InboundPacket, type OutboundPacket, type ProtocolVersion,
@@ -150,7 +150,7 @@ export class Connection implements ClientContext, Outlet {
     work.catch((err: unknown) => this.#fail(err))
   }
 
-  close(opts: { reasonCode?: number; publishWill: boolean; reason: string }): Promise<void> {
+  close(opts: CloseOptions): Promise<void> {
     if (this.#closing === null) this.#closing = this.#shutdown(opts)
     return this.#closing
   }
@@ -258,13 +258,18 @@ export class Connection implements ClientContext, Outlet {
     void this.close({ reasonCode: ReasonCode.KeepAliveTimeout, publishWill: true, reason: 'keepalive timeout' })
   }
 
-  async #shutdown(opts: { reasonCode?: number; publishWill: boolean; reason: string }): Promise<void> {
+  async #shutdown(opts: CloseOptions): Promise<void> {
     clearTimeout(this.#connectTimer)
     clearTimeout(this.#keepaliveTimer)
     this.#inbox = []
     const session = this.session
     if (session !== null && this.protocolVersion === 5 && opts.reasonCode !== undefined && !this.isDisconnecting) {
-      this.send({ cmd: 'disconnect', reasonCode: opts.reasonCode })
+      const hasReference = opts.serverReference !== undefined && opts.serverReference !== ''
+      this.send({
+        cmd: 'disconnect',
+        reasonCode: opts.reasonCode,
+        ...(hasReference ? { properties: { serverReference: opts.serverReference } } : {}),
+      })
     }
     this.#flush()
     this.#stream.end()

@@ -24,6 +24,14 @@ async function connect(ctx: ClientContext, packet: ConnectPacket): Promise<void>
   const keepalive = chooseKeepalive(ctx, packet)
   if (keepalive === null) return refuse(ctx, ReasonCode.ClientIdentifierNotValid, 'keepalive above maxKeepalive')
 
+  const { config } = ctx.core
+  if (packet.protocolVersion === 5 && config.redirect !== 'none') {
+    // Server redirection for draining a node (MQTT 5.0 section 4.11).
+    const code = config.redirect === 'server-moved' ? ReasonCode.ServerMoved : ReasonCode.UseAnotherServer
+    return refuse(ctx, code, 'redirected', config.serverReference)
+  }
+  const willProblem = checkWill(ctx, packet)
+  if (willProblem !== null) return refuse(ctx, willProblem.code, willProblem.reason)
   if (packet.properties?.authenticationMethod !== undefined) {
     return refuse(ctx, ReasonCode.BadAuthenticationMethod, 'authentication method not supported')
   }
@@ -70,16 +78,22 @@ async function establish(ctx: ClientContext, packet: ConnectPacket, clientId: st
 
   const connack: ConnackProperties = {}
   if (packet.protocolVersion === 5) {
+    const { config } = core
     if (packet.clientId === '') connack.assignedClientIdentifier = clientId
     if (expiryInterval !== requestedExpiry) connack.sessionExpiryInterval = expiryInterval
     if (keepalive !== packet.keepalive) connack.serverKeepAlive = keepalive
     connack.receiveMaximum = limits.receiveMaximum
     connack.maximumPacketSize = limits.maxPacketSize
     connack.topicAliasMaximum = limits.topicAliasMaximum
-    connack.retainAvailable = true
-    connack.wildcardSubscriptionAvailable = true
-    connack.subscriptionIdentifiersAvailable = true
-    connack.sharedSubscriptionAvailable = true
+    if (config.maxQos < 2) connack.maximumQoS = config.maxQos // absent means 2 [MQTT-3.2.2-9]
+    connack.retainAvailable = config.retainAvailable
+    connack.wildcardSubscriptionAvailable = config.wildcardSubscriptions
+    connack.subscriptionIdentifiersAvailable = config.subscriptionIdentifiers
+    connack.sharedSubscriptionAvailable = config.sharedSubscriptions
+    if (props?.requestResponseInformation === true && config.responseInformation !== '') {
+      connack.responseInformation = `${config.responseInformation}${clientId}`
+    }
+    ctx.useOutboundAliases(Math.min(config.outboundTopicAliases, props?.topicAliasMaximum ?? 0))
   }
   ctx.setKeepalive(keepalive)
   // [MQTT-3.2.2-2/3]: session present only when a session was resumed.
@@ -139,8 +153,19 @@ async function authenticate(ctx: ClientContext, packet: ConnectPacket): Promise<
   return answerToReason(answer, ReasonCode.BadUserNameOrPassword)
 }
 
-async function refuse(ctx: ClientContext, reasonCode: number, reason: string): Promise<void> {
+/** Will QoS and Retain must fit what the server supports [MQTT-3.2.2-12, MQTT-3.2.2-13]. */
+function checkWill(ctx: ClientContext, packet: ConnectPacket): { code: number; reason: string } | null {
+  const will = packet.will
+  if (will === undefined) return null
+  const { config } = ctx.core
+  if (will.qos > config.maxQos) return { code: ReasonCode.QoSNotSupported, reason: `will QoS above the maximum QoS ${config.maxQos}` }
+  if (will.retain && !config.retainAvailable) return { code: ReasonCode.RetainNotSupported, reason: 'retained wills are not supported' }
+  return null
+}
+
+async function refuse(ctx: ClientContext, reasonCode: number, reason: string, serverReference?: string): Promise<void> {
   ctx.log.warn({ reasonCode }, `connection refused: ${reason}`)
-  ctx.send({ cmd: 'connack', sessionPresent: false, reasonCode })
+  const hasReference = ctx.protocolVersion === 5 && serverReference !== undefined && serverReference !== ''
+  ctx.send({ cmd: 'connack', sessionPresent: false, reasonCode, ...(hasReference ? { properties: { serverReference } } : {}) })
   await ctx.close({ publishWill: false, reason })
 }

@@ -31,6 +31,16 @@ export interface Core {
   publish(message: StoredMessage): Promise<void>
 }
 
+export interface CloseOptions {
+  /** 5.0 DISCONNECT reason code; none is sent when absent or before CONNACK. */
+  reasonCode?: number
+  publishWill: boolean
+  /** Logged, and sent to 5.0 clients as the DISCONNECT's Reason String. */
+  reason: string
+  /** 5.0 Server Reference, for redirection (0x9C / 0x9D). */
+  serverReference?: string
+}
+
 /**
  * One connection as handlers see it. The connection implements it; handlers never touch a
  * socket.
@@ -71,6 +81,6 @@ export interface ClientContext {
    * Ends the connection. Once connected, 5.0 clients get DISCONNECT with `reasonCode` first;
    * resolves when the session has been detached (and the will scheduled if `publishWill`).
    */
-  close(opts: { reasonCode?: number; publishWill: boolean; reason: string }): Promise<void>
+  close(opts: CloseOptions): Promise<void>
   info(): ClientInfo
 }

@@ -24,6 +24,15 @@ export function handlePublish(ctx: ClientContext, packet: PublishPacket): void {
   const problem = validateTopicName(topic, { maxLength: limits.maxTopicLength, maxLevels: limits.maxTopicLevels })
   if (problem !== null) throw topicNameInvalid(problem)
 
+  const { config } = ctx.core
+  if (packet.qos > config.maxQos) {
+    throw new MqttError('MQTT_QOS_NOT_SUPPORTED', ReasonCode.QoSNotSupported,
+      `PUBLISH at QoS ${packet.qos} but the server's Maximum QoS is ${config.maxQos} [MQTT-3.2.2-11]`)
+  }
+  if (packet.retain && !config.retainAvailable) {
+    throw new MqttError('MQTT_RETAIN_NOT_SUPPORTED', ReasonCode.RetainNotSupported,
+      'retained PUBLISH but this server has retainAvailable: false [MQTT-3.2.2-14]')
+  }
   const id = packet.messageId ?? 0
   if (packet.qos > 0) {
     if (session.inboundInflight >= limits.receiveMaximum && ctx.protocolVersion === 5) {

@@ -1,7 +1,7 @@
 import { answerToReason } from '../auth/index.js'
-import { ReasonCode, protocolError, type QoS, type SubscribePacket, type Subscription } from '../protocol/index.js'
+import { MqttError, ReasonCode, protocolError, type QoS, type SubscribePacket, type Subscription } from '../protocol/index.js'
 import type { PublishWrite, SubscriptionRecord } from '../persistence/index.js'
-import { parseSharedFilter, validateTopicFilter } from '../router/index.js'
+import { isWildcardFilter, parseSharedFilter, validateTopicFilter } from '../router/index.js'
 import type { Session } from '../session/index.js'
 import type { ClientContext } from './context.js'
 
@@ -13,6 +13,10 @@ import type { ClientContext } from './context.js'
 export function handleSubscribe(ctx: ClientContext, packet: SubscribePacket): void {
   const subId = packet.properties?.subscriptionIdentifier
   if (subId === 0) throw protocolError('Subscription Identifier 0 is not allowed (MQTT 5.0 section 3.8.2.1.2)')
+  if (subId !== undefined && !ctx.core.config.subscriptionIdentifiers) {
+    throw new MqttError('MQTT_SUBSCRIPTION_IDS_NOT_SUPPORTED', ReasonCode.SubscriptionIdentifiersNotSupported,
+      'Subscription Identifiers are not supported by this server, as its CONNACK said (MQTT 5.0 section 3.2.2.3.12)')
+  }
   for (const sub of packet.subscriptions) {
     // [MQTT-3.8.3-4] No Local on a shared subscription is a protocol error.
     if (sub.nl === true && parseSharedFilter(sub.topic) !== null) {
@@ -56,6 +60,10 @@ async function check(ctx: ClientContext, session: Session, sub: Subscription): P
     ctx.log.warn({ filter: sub.topic }, problem)
     return ReasonCode.TopicFilterInvalid
   }
+  const { config } = ctx.core
+  const shared = parseSharedFilter(sub.topic)
+  if (shared !== null && !config.sharedSubscriptions) return ReasonCode.SharedSubscriptionsNotSupported
+  if (!config.wildcardSubscriptions && isWildcardFilter(shared?.filter ?? sub.topic)) return ReasonCode.WildcardSubscriptionsNotSupported
   if (!session.subscriptions.has(sub.topic) && session.subscriptions.size >= limits.maxSubscriptionsPerClient) {
     ctx.log.warn({ limit: limits.maxSubscriptionsPerClient }, 'too many subscriptions: raise limits.maxSubscriptionsPerClient')
     return ReasonCode.QuotaExceeded
@@ -65,7 +73,8 @@ async function check(ctx: ClientContext, session: Session, sub: Subscription): P
     const code = answerToReason(await hook(ctx.info(), sub), ReasonCode.NotAuthorized)
     if (code !== 0) return code
   }
-  return sub.qos
+  // The server may grant less than asked (MQTT 5.0 section 3.8.4), never above its Maximum QoS.
+  return Math.min(sub.qos, config.maxQos)
 }
 
 function toRecord(sub: Subscription, qos: QoS, subId: number | undefined): SubscriptionRecord {
