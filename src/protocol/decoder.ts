@@ -239,6 +239,12 @@ export class Decoder {
       }
       return packet
     } catch (err) {
+      if (type === PacketType.Connect && this.#version !== undefined) {
+        // Sending a second CONNECT at all is the Protocol Error [MQTT-3.1.0-2], whatever is wrong
+        // inside it; in particular its level must not become DISCONNECT 0x84, a code DISCONNECT
+        // cannot carry (5.0 section 3.14.2.1).
+        throw protocolError(`second CONNECT on one connection [MQTT-3.1.0-2], and an invalid one: ${describe(err)}`)
+      }
       if (err instanceof MqttError) throw err
       throw malformed(`${PACKET_NAMES[type] ?? 'packet'} could not be decoded: ${describe(err)}`, err)
     }
