@@ -1,0 +1,187 @@
+/**
+ * `halyard passwd`: creates and updates password files in Mosquitto's format, with the same
+ * arguments as `mosquitto_passwd`, so a file made by either tool works with both brokers.
+ *
+ *   halyard passwd [-c] FILE USER               asks for the password twice
+ *   halyard passwd [-c] -b FILE USER PASSWORD   batch mode (the password is visible in ps!)
+ *   halyard passwd -D FILE USER                 deletes USER
+ *
+ * Entries are `$7$` (PBKDF2-SHA512, 101 iterations, as mosquitto_passwd 2.x writes them).
+ * Other lines, comments included, are kept as they are. The file is written to a temporary
+ * file and renamed over the old one, so a crash never leaves half a file; a new file is
+ * created readable by its owner only.
+ */
+import { chmod, readFile, rename, stat, writeFile } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
+import { createInterface } from 'node:readline'
+import type { Readable, Writable } from 'node:stream'
+import { isAuthFileError } from './errors.js'
+import { hashPassword, parsePasswordFile } from './password-file.js'
+
+export interface PasswdIo {
+  stdin: Readable & { isTTY?: boolean; setRawMode?: (mode: boolean) => unknown }
+  stdout: Writable
+  stderr: Writable
+}
+
+const USAGE = `Usage: halyard passwd [-c] FILE USER
+       halyard passwd [-c] -b FILE USER PASSWORD
+       halyard passwd -D FILE USER
+
+Creates or updates a password file in Mosquitto's format ($7$: PBKDF2-SHA512, 101 iterations),
+readable by halyard --password-file and by Mosquitto's password_file.
+
+ -c  create a new file, replacing any existing one
+ -b  batch mode: take the password from the command line (it shows in ps and shell history)
+ -D  delete USER from the file
+`
+
+type Command =
+  | { action: 'set'; file: string; user: string; password: string | undefined; create: boolean }
+  | { action: 'delete'; file: string; user: string }
+
+class UsageError extends Error {}
+
+/** Runs the command; resolves with the process exit code (0 ok, 1 failed, 2 usage). */
+export async function runPasswd(args: readonly string[], io: PasswdIo): Promise<number> {
+  let command: Command
+  try {
+    command = parseArgs(args)
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err
+    io.stderr.write(`halyard passwd: ${err.message}\n\n${USAGE}`)
+    return 2
+  }
+  try {
+    if (command.action === 'delete') {
+      await deleteUser(command.file, command.user)
+    } else {
+      const password = command.password ?? await askTwice(io)
+      if (password === '') throw new Error('the password is empty: a user must have a password')
+      await setUser(command.file, command.user, password, command.create)
+    }
+    return 0
+  } catch (err) {
+    io.stderr.write(`halyard passwd: ${err instanceof Error ? err.message : String(err)}\n`)
+    return 1
+  }
+}
+
+function parseArgs(args: readonly string[]): Command {
+  if (args.includes('-h') || args.includes('--help')) throw new UsageError('help')
+  const flags = new Set(args.filter((a) => a.startsWith('-') && a.length > 1))
+  const rest = args.filter((a) => !(a.startsWith('-') && a.length > 1))
+  for (const flag of flags) if (!['-c', '-b', '-D'].includes(flag)) throw new UsageError(`unknown option ${flag}`)
+  const isBatch = flags.has('-b')
+  const isDelete = flags.has('-D')
+  if (isDelete && (isBatch || flags.has('-c'))) throw new UsageError('-D cannot be combined with -b or -c')
+  const expected = isBatch ? 3 : 2
+  if (rest.length !== expected) throw new UsageError(`expected ${isBatch ? 'FILE USER PASSWORD' : 'FILE USER'}`)
+  const [file = '', user = '', password] = rest
+  checkUsername(user)
+  if (isDelete) return { action: 'delete', file, user }
+  return { action: 'set', file, user, password, create: flags.has('-c') }
+}
+
+function checkUsername(user: string): void {
+  if (user === '') throw new UsageError('the username is empty')
+  if (user.includes(':')) throw new UsageError('a username cannot contain ":" (it separates user and hash)')
+  if (/[\r\n]/.test(user)) throw new UsageError('a username cannot contain a line break')
+}
+
+async function setUser(file: string, user: string, password: string, create: boolean): Promise<void> {
+  const lines = create ? [] : await readLines(file, true)
+  const entry = `${user}:${await hashPassword(password)}`
+  const at = lines.findIndex((line) => line.startsWith(`${user}:`))
+  if (at === -1) lines.push(entry)
+  else lines[at] = entry
+  await writeLines(file, lines)
+}
+
+async function deleteUser(file: string, user: string): Promise<void> {
+  const lines = await readLines(file, false)
+  const kept = lines.filter((line) => !line.startsWith(`${user}:`))
+  if (kept.length === lines.length) throw new Error(`user ${user} is not in ${file}`)
+  await writeLines(file, kept)
+}
+
+/** The file's lines, after checking it is a valid password file; `[]` when missing and `mayBeMissing`. */
+async function readLines(file: string, mayBeMissing: boolean): Promise<string[]> {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (err) {
+    if ((err as { code?: unknown }).code === 'ENOENT' && mayBeMissing) return []
+    if ((err as { code?: unknown }).code === 'ENOENT') throw new Error(`${file} does not exist`)
+    throw err
+  }
+  try {
+    parsePasswordFile(text, file)
+  } catch (err) {
+    if (isAuthFileError(err)) throw new Error(`${err.message}; fix that line first (or start over with -c)`)
+    throw err
+  }
+  const lines = text.split('\n').map((line) => (line.endsWith('\r') ? line.slice(0, -1) : line))
+  if (lines.at(-1) === '') lines.pop()
+  return lines
+}
+
+async function writeLines(file: string, lines: readonly string[]): Promise<void> {
+  const mode = await stat(file).then((s) => s.mode & 0o777, () => 0o600)
+  const temp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`)
+  await writeFile(temp, lines.length === 0 ? '' : `${lines.join('\n')}\n`, { mode })
+  await chmod(temp, mode)
+  await rename(temp, file)
+}
+
+/** Asks for the password twice, without echo on a terminal; plain lines from a pipe. */
+async function askTwice(io: PasswdIo): Promise<string> {
+  let first: string
+  let second: string
+  if (io.stdin.isTTY === true) {
+    first = await askHidden(io, 'Password: ')
+    second = await askHidden(io, 'Reenter password: ')
+  } else {
+    const rl = createInterface({ input: io.stdin, terminal: false })
+    const lines = rl[Symbol.asyncIterator]()
+    const next = async (prompt: string): Promise<string> => {
+      io.stdout.write(`${prompt}\n`)
+      const line = await lines.next()
+      if (line.done === true) throw new Error('no password given on standard input')
+      return String(line.value).replace(/\r$/, '')
+    }
+    try {
+      first = await next('Password: ')
+      second = await next('Reenter password: ')
+    } finally {
+      rl.close()
+    }
+  }
+  if (first !== second) throw new Error('passwords do not match')
+  return first
+}
+
+async function askHidden(io: PasswdIo, prompt: string): Promise<string> {
+  io.stdout.write(prompt)
+  io.stdin.setRawMode?.(true)
+  io.stdin.resume()
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      let typed = ''
+      const onData = (chunk: Buffer): void => {
+        for (const ch of chunk.toString('utf8')) {
+          if (ch === '\r' || ch === '\n') { done(); resolve(typed); return }
+          if (ch === '\u0003') { done(); reject(new Error('interrupted')); return }
+          if (ch === '\u007f' || ch === '\b') typed = typed.slice(0, -1)
+          else typed += ch
+        }
+      }
+      const done = (): void => { io.stdin.off('data', onData) }
+      io.stdin.on('data', onData)
+    })
+  } finally {
+    io.stdin.setRawMode?.(false)
+    io.stdin.pause()
+    io.stdout.write('\n')
+  }
+}

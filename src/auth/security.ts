@@ -1,0 +1,222 @@
+/**
+ * Who may connect and what they may touch: the password file, the ACL file, the embedder's
+ * hooks and `allowAnonymous`, composed in one place.
+ *
+ * Authentication (CONNECT), first answer wins:
+ *   1. a verified client certificate, when `useIdentityAsUsername` is on: its CN is the
+ *      username and no password is asked for;
+ *   2. no username: refused if `allowAnonymous` is false; else the `authenticate` hook decides
+ *      if there is one; else allowed if `allowAnonymous` is true, or if it is unset and there
+ *      is no password file;
+ *   3. a username found in the password file: the file decides (right password or 0x86); the
+ *      hook is never asked, so it can neither let a wrong password in nor lock a user out;
+ *   4. any other username: the hook decides if there is one; else 0x86 if there is a password
+ *      file; else (no authenticator at all) the username proves nothing, and the client is let
+ *      in only if anonymous clients are.
+ *
+ * Authorization: the ACL file and the `authorizePublish` / `authorizeSubscribe` hooks must both
+ * allow (the ACL is asked first, synchronously). Nobody may publish to `$SYS/`. Reads are
+ * checked per delivered message through `reader()`, a per-session predicate with a small cache;
+ * a reload bumps a generation number that empties every cache.
+ *
+ * Reload (SIGHUP): each file is read and parsed in full before it replaces the rules in force;
+ * a file that fails keeps the previous rules and the error is logged (fail closed: a broken
+ * file never means "no rules").
+ */
+import { readFile } from 'node:fs/promises'
+import type { Logger } from 'pino'
+import { parseAclFile, type AclRules, type AclSubject } from './acl-file.js'
+import { AuthFileError } from './errors.js'
+import type { AuthenticateRequest, BrokerHooks } from './hooks.js'
+import { answerToReason } from './hooks.js'
+import { parsePasswordFile, type PasswordFile } from './password-file.js'
+
+/** MQTT 5.0 reason codes this module answers with (3.1.1 clients get them mapped down). */
+const SUCCESS = 0x00
+const BAD_USERNAME_OR_PASSWORD = 0x86
+const NOT_AUTHORIZED = 0x87
+
+/** Topics per session whose read verdict is remembered; past it the cache starts over. */
+const READ_CACHE_SIZE = 256
+
+export interface SecurityOptions {
+  passwordFile: string | null
+  aclFile: string | null
+  /** `undefined`: not set, which allows anonymous clients only when nothing authenticates. */
+  allowAnonymous: boolean | undefined
+  hooks: BrokerHooks
+  log: Logger
+}
+
+export interface ReloadResult {
+  /** Files that were read and now apply. */
+  reloaded: string[]
+  /** Files that failed; their previous rules stay in force. */
+  failed: Array<{ path: string; error: Error }>
+}
+
+export class Security {
+  readonly #opts: SecurityOptions
+  #passwords: PasswordFile | undefined
+  #acl: AclRules | undefined
+  #generation = 0
+
+  constructor(opts: SecurityOptions) {
+    this.#opts = opts
+  }
+
+  /** True when something checks credentials: a password file or an `authenticate` hook. */
+  get hasAuthenticator(): boolean {
+    return this.#opts.passwordFile !== null || this.#opts.hooks.authenticate !== undefined
+  }
+
+  get hasAcl(): boolean {
+    return this.#opts.aclFile !== null
+  }
+
+  /** Reads both files; throws `AuthFileError` so that a broker with a bad file does not start. */
+  async load(): Promise<void> {
+    const { passwordFile, aclFile, log } = this.#opts
+    if (passwordFile !== null) {
+      this.#passwords = parsePasswordFile(await read(passwordFile), passwordFile)
+      log.info({ passwordFile, users: this.#passwords.size }, 'password file loaded')
+    }
+    if (aclFile !== null) {
+      this.#acl = parseAclFile(await read(aclFile), aclFile)
+      this.#generation++
+      log.info({ aclFile, rules: this.#acl.ruleCount }, 'ACL file loaded')
+    }
+  }
+
+  /** Re-reads both files; a file that fails keeps its previous rules. Never throws for a bad file. */
+  async reload(): Promise<ReloadResult> {
+    const { passwordFile, aclFile, log } = this.#opts
+    const result: ReloadResult = { reloaded: [], failed: [] }
+    const attempt = async (path: string, apply: (text: string) => void): Promise<void> => {
+      try {
+        apply(await read(path))
+        result.reloaded.push(path)
+      } catch (err) {
+        const error = err instanceof Error ? err : new Error(String(err))
+        result.failed.push({ path, error })
+        log.error({ file: path, err: error.message }, 'reload failed: keeping the previous rules')
+      }
+    }
+    if (passwordFile !== null) {
+      await attempt(passwordFile, (text) => { this.#passwords = parsePasswordFile(text, passwordFile) })
+    }
+    if (aclFile !== null) {
+      await attempt(aclFile, (text) => {
+        this.#acl = parseAclFile(text, aclFile)
+        this.#generation++
+      })
+    }
+    if (result.reloaded.length > 0) log.info({ files: result.reloaded }, 'security files reloaded')
+    return result
+  }
+
+  /**
+   * The CONNECT decision (see the top of this file); returns a 5.0 reason code, 0 to allow.
+   * `certificateIdentity` is the verified certificate's CN when it stands in for the username.
+   */
+  async authenticate(req: AuthenticateRequest, certificateIdentity: string | undefined): Promise<number> {
+    if (certificateIdentity !== undefined) return SUCCESS
+    const { allowAnonymous, hooks } = this.#opts
+    const hook = hooks.authenticate
+    const passwords = this.#passwordsOrFailClosed()
+    if (req.username === undefined) {
+      if (allowAnonymous === false) return NOT_AUTHORIZED
+      if (hook !== undefined) return answerToReason(await hook(req), BAD_USERNAME_OR_PASSWORD)
+      if (allowAnonymous === true) return SUCCESS
+      return passwords === undefined ? SUCCESS : NOT_AUTHORIZED
+    }
+    if (passwords !== undefined && passwords !== null) {
+      // Unknown users cost a hash too, so timing does not tell who is in the file.
+      const isValid = await passwords.verify(req.username, req.password)
+      if (passwords.has(req.username)) return isValid ? SUCCESS : BAD_USERNAME_OR_PASSWORD
+    }
+    if (hook !== undefined) return answerToReason(await hook(req), BAD_USERNAME_OR_PASSWORD)
+    if (passwords !== undefined) return BAD_USERNAME_OR_PASSWORD
+    return allowAnonymous === false ? NOT_AUTHORIZED : SUCCESS
+  }
+
+  /** PUBLISH and wills: never `$SYS/`, and the ACL's write access when there is an ACL file. */
+  canPublish(client: AclSubject, topic: string): boolean {
+    if (isSysTopic(topic)) return false
+    if (!this.hasAcl) return true
+    return this.#acl?.canWrite(client, topic) ?? false
+  }
+
+  canSubscribe(client: AclSubject, filter: string): boolean {
+    if (!this.hasAcl) return true
+    return this.#acl?.canSubscribe(client, filter) ?? false
+  }
+
+  /**
+   * The per-delivery read check for one client's session, or `undefined` when there is no ACL
+   * (nothing to check). Kept out of the router's trie walk: the session calls it before it
+   * sends or queues a message.
+   */
+  reader(client: AclSubject): ((topic: string) => boolean) | undefined {
+    if (!this.hasAcl) return undefined
+    const subject = { clientId: client.clientId, username: client.username }
+    const cache = new Map<string, boolean>()
+    let generation = this.#generation
+    return (topic) => {
+      if (generation !== this.#generation) {
+        cache.clear()
+        generation = this.#generation
+      }
+      let isAllowed = cache.get(topic)
+      if (isAllowed === undefined) {
+        isAllowed = this.#acl?.canRead(subject, topic) ?? false
+        if (cache.size >= READ_CACHE_SIZE) cache.clear()
+        cache.set(topic, isAllowed)
+      }
+      return isAllowed
+    }
+  }
+
+  /** `null`: a password file is configured but not loaded (refuse everyone named); `undefined`: none. */
+  #passwordsOrFailClosed(): PasswordFile | null | undefined {
+    if (this.#opts.passwordFile === null) return undefined
+    return this.#passwords ?? null
+  }
+}
+
+/**
+ * `$SYS` and everything under it belong to the broker: MQTT 5.0 section 4.7.2 says servers
+ * should stop clients exchanging messages through `$` topics, and a forged `$SYS/` message
+ * would be trusted as the broker's own.
+ */
+export function isSysTopic(topic: string): boolean {
+  return topic === '$SYS' || topic.startsWith('$SYS/')
+}
+
+/** True for addresses only this machine can reach: 127.0.0.0/8, ::1, localhost. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '')
+  return h === 'localhost' || h === '::1' || /^(?:::ffff:)?127(?:\.\d{1,3}){3}$/.test(h)
+}
+
+/**
+ * Why the broker must not start, or `undefined`: a listener beyond loopback with nothing that
+ * authenticates and `allowAnonymous` not set would let anyone in without anyone having said so.
+ */
+export function anonymousExposure(host: string, allowAnonymous: boolean | undefined, hasAuthenticator: boolean): string | undefined {
+  if (isLoopbackHost(host) || allowAnonymous !== undefined || hasAuthenticator) return undefined
+  return `host ${host} accepts connections from other machines, but there is no passwordFile or authenticate hook ` +
+    'and allowAnonymous is not set, so anyone who can reach it could connect. Set passwordFile (create one with ' +
+    '"halyard passwd -c FILE USER"), or set allowAnonymous to true (--allow-anonymous true) to accept anonymous ' +
+    'clients on purpose, or listen on 127.0.0.1. See docs/security.md'
+}
+
+async function read(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8')
+  } catch (err) {
+    const code = (err as { code?: unknown }).code
+    const reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(err)
+    throw new AuthFileError('AUTH_FILE_UNREADABLE', path, `cannot read: ${reason}`, { cause: err })
+  }
+}
