@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { answerToReason } from '../auth/index.js'
-import { ReasonCode, type ConnackProperties, type ConnectPacket } from '../protocol/index.js'
+import { ReasonCode, topicNameInvalid, type ConnackProperties, type ConnectPacket } from '../protocol/index.js'
+import { validateTopicName } from '../router/index.js'
 import { NEVER_EXPIRES } from '../session/index.js'
 import type { ClientContext } from './context.js'
 
@@ -30,6 +31,7 @@ async function connect(ctx: ClientContext, packet: ConnectPacket): Promise<void>
     const code = config.redirect === 'server-moved' ? ReasonCode.ServerMoved : ReasonCode.UseAnotherServer
     return refuse(ctx, code, 'redirected', config.serverReference)
   }
+  if (packet.will !== undefined) checkWillTopic(ctx, packet.will.topic)
   const willProblem = checkWill(ctx, packet)
   if (willProblem !== null) return refuse(ctx, willProblem.code, willProblem.reason)
   if (packet.properties?.authenticationMethod !== undefined) {
@@ -151,6 +153,17 @@ async function authenticate(ctx: ClientContext, packet: ConnectPacket): Promise<
     protocolVersion: packet.protocolVersion,
   })
   return answerToReason(answer, ReasonCode.BadUserNameOrPassword)
+}
+
+/**
+ * The will is published like any PUBLISH, so its topic must be a valid Topic Name: no
+ * wildcards [MQTT-4.7.1-1], not empty [MQTT-4.7.3-1]. Refused as a PUBLISH to such a topic
+ * would be, by closing the connection: 3.1.1 has no CONNACK code for it.
+ */
+function checkWillTopic(ctx: ClientContext, topic: string): void {
+  const { limits } = ctx.core.config
+  const problem = validateTopicName(topic, { maxLength: limits.maxTopicLength, maxLevels: limits.maxTopicLevels })
+  if (problem !== null) throw topicNameInvalid(`will topic: ${problem}`)
 }
 
 /** Will QoS and Retain must fit what the server supports [MQTT-3.2.2-12, MQTT-3.2.2-13]. */
