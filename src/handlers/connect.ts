@@ -119,7 +119,8 @@ async function establish(ctx: ClientContext, packet: ConnectPacket, clientId: st
 function chooseClientId(ctx: ClientContext, packet: ConnectPacket): string | null {
   const max = ctx.core.config.limits.maxClientIdLength
   if (packet.clientId === '') {
-    if (packet.protocolVersion !== 5 && !packet.clean) return null
+    // MQTT 3.1 has no assigned identifiers: a Client Identifier is 1 to 23 characters.
+    if (packet.protocolVersion === 3 || (packet.protocolVersion === 4 && !packet.clean)) return null
     return `halyard-${randomBytes(9).toString('base64url')}`
   }
   if (Buffer.byteLength(packet.clientId) > max) return null
