@@ -1,6 +1,6 @@
 import { answerToReason } from '../auth/index.js'
 import { MqttError, ReasonCode, protocolError, type QoS, type SubscribePacket, type Subscription } from '../protocol/index.js'
-import type { PublishWrite, SubscriptionRecord } from '../persistence/index.js'
+import type { PublishWrite, StoredMessage, SubscriptionRecord } from '../persistence/index.js'
 import { isWildcardFilter, parseSharedFilter, validateTopicFilter } from '../router/index.js'
 import type { Session } from '../session/index.js'
 import type { ClientContext } from './context.js'
@@ -28,10 +28,24 @@ export function handleSubscribe(ctx: ClientContext, packet: SubscribePacket): vo
 
 async function subscribe(ctx: ClientContext, packet: SubscribePacket, subId: number | undefined): Promise<void> {
   const session = ctx.session as Session
+  try {
+    await subscribeHeld(ctx, session, packet, subId)
+  } finally {
+    session.releaseLive()
+  }
+}
+
+/**
+ * The steps of SUBSCRIBE. Live messages to this session are held from the moment a filter that
+ * may bring retained messages is in the router until those retained messages are delivered:
+ * they are read from the store meanwhile, and must not arrive after a newer live message from
+ * the same publisher [MQTT-4.6.0-6], which would leave the client holding the stale value.
+ */
+async function subscribeHeld(ctx: ClientContext, session: Session, packet: SubscribePacket, subId: number | undefined): Promise<void> {
   const { core } = ctx
   const granted: number[] = []
   const added: SubscriptionRecord[] = []
-  const retainedFor: Array<{ record: SubscriptionRecord }> = []
+  const retainedFor: SubscriptionRecord[] = []
   for (const sub of packet.subscriptions) {
     const code = await check(ctx, session, sub)
     granted.push(code)
@@ -40,17 +54,19 @@ async function subscribe(ctx: ClientContext, packet: SubscribePacket, subId: num
       continue
     }
     const record = toRecord(sub, code as QoS, subId)
-    const existed = core.router.subscribe(session, record)
-    session.subscriptions.set(record.filter, record)
-    added.push(record)
     // Retain Handling: 0 always, 1 only for a new subscription, 2 never [MQTT-3.3.1-9..11];
     // never for a shared subscription (MQTT 5.0 section 4.8.2).
     const rh = record.retainHandling
-    if (parseSharedFilter(record.filter) === null && (rh === 0 || (rh === 1 && !existed))) retainedFor.push({ record })
+    const mayGetRetained = rh !== 2 && parseSharedFilter(record.filter) === null
+    if (mayGetRetained) session.holdLive()
+    const existed = core.router.subscribe(session, record)
+    session.subscriptions.set(record.filter, record)
+    added.push(record)
+    if (mayGetRetained && (rh === 0 || !existed)) retainedFor.push(record)
   }
   if (session.isPersistent && added.length > 0) await core.store.putSubscriptions(ctx.clientId, added)
   ctx.send({ cmd: 'suback', messageId: packet.messageId, granted })
-  for (const { record } of retainedFor) await sendRetained(ctx, session, record)
+  if (retainedFor.length > 0) await sendRetained(ctx, session, retainedFor)
 }
 
 async function check(ctx: ClientContext, session: Session, sub: Subscription): Promise<number> {
@@ -90,19 +106,26 @@ function toRecord(sub: Subscription, qos: QoS, subId: number | undefined): Subsc
   return record
 }
 
-async function sendRetained(ctx: ClientContext, session: Session, record: SubscriptionRecord): Promise<void> {
+/** Reads the retained messages of every filter, then delivers them ahead of the held live ones. */
+async function sendRetained(ctx: ClientContext, session: Session, records: SubscriptionRecord[]): Promise<void> {
   const { core } = ctx
+  const found: Array<{ record: SubscriptionRecord; message: StoredMessage }> = []
+  for (const record of records) {
+    for await (const message of core.router.retained([record.filter])) found.push({ record, message })
+  }
   const write: PublishWrite = {}
   const now = Date.now()
-  for await (const message of core.router.retained([record.filter])) {
-    if (message.expiresAt !== undefined && message.expiresAt <= now) continue
-    core.router.deliverTo(session, {
-      message,
-      qos: (record.qos < message.qos ? record.qos : message.qos) as QoS,
-      retain: true,
-      subscriptionIds: record.subscriptionId === undefined ? undefined : [record.subscriptionId],
-      seq: undefined,
-    }, write)
-  }
+  session.releaseLive(() => {
+    for (const { record, message } of found) {
+      if (message.expiresAt !== undefined && message.expiresAt <= now) continue
+      core.router.deliverTo(session, {
+        message,
+        qos: (record.qos < message.qos ? record.qos : message.qos) as QoS,
+        retain: true,
+        subscriptionIds: record.subscriptionId === undefined ? undefined : [record.subscriptionId],
+        seq: undefined,
+      }, write)
+    }
+  })
   if (write.enqueue !== undefined) await core.store.commit(write)
 }

@@ -54,6 +54,8 @@ export class Session implements Subscriber {
   #pending: Outgoing[] = []
   #pendingBytes = 0
   #nextId = 1
+  /** Live deliveries waiting behind a SUBSCRIBE's retained messages (`holdLive`), or null. */
+  #held: Delivery[] | null = null
   #hydrated: boolean
   /** Queue entries in the store while not hydrated (restored session, client offline). */
   #storedQueueLength = 0
@@ -107,6 +109,43 @@ export class Session implements Subscriber {
   }
 
   deliver(delivery: Delivery): boolean {
+    if (this.#held !== null) return this.#hold(delivery)
+    return this.#deliverNow(delivery)
+  }
+
+  /**
+   * Holds live deliveries until `releaseLive`: a SUBSCRIBE's retained messages are read from
+   * the store after its subscription is in the router, and a live message routed meanwhile
+   * must not overtake them [MQTT-4.6.0-6].
+   */
+  holdLive(): void {
+    this.#held ??= []
+  }
+
+  /** Ends `holdLive`: runs `first` (which delivers the retained messages), then the held ones. */
+  releaseLive(first?: () => void): void {
+    const held = this.#held
+    this.#held = null
+    first?.()
+    for (const delivery of held ?? []) {
+      // Refused now (queue full): the queue entry written when it was held must go too.
+      if (!this.#deliverNow(delivery) && delivery.seq !== undefined) {
+        this.#background(this.#store.removeQueued(this.clientId, delivery.seq))
+      }
+    }
+  }
+
+  #hold(delivery: Delivery): boolean {
+    const held = this.#held ?? []
+    if (held.length >= this.#limits.maxQueuedMessages) {
+      this.#log.warn({ topic: delivery.message.topic }, 'too many messages held behind retained messages: dropping the newest')
+      return false
+    }
+    held.push(delivery)
+    return true
+  }
+
+  #deliverNow(delivery: Delivery): boolean {
     if (delivery.qos === 0) return this.#deliverQos0(delivery)
     if (!this.#hydrated) return this.#countStored(delivery)
     const out = fromDelivery(delivery)
@@ -180,6 +219,7 @@ export class Session implements Subscriber {
     this.#inflight.clear()
     this.#pending = []
     this.#pendingBytes = 0
+    this.#held = null
     this.#storedQueueLength = 0
     this.#hydrated = true
     this.incoming.clear()
@@ -189,9 +229,10 @@ export class Session implements Subscriber {
 
   /** Messages not yet acknowledged, for redelivery to another shared-group member. */
   takeUnacknowledged(): Outgoing[] {
-    const all = [...this.#inflight.values(), ...this.#pending]
+    const all = [...this.#inflight.values(), ...this.#pending, ...(this.#held ?? []).map(fromDelivery)]
     this.#inflight.clear()
     this.#pending = []
+    this.#held = null
     this.#pendingBytes = 0
     return all
   }
