@@ -2,6 +2,7 @@ import mqttPacket from 'mqtt-packet'
 import { malformed, MqttError, packetTooLarge, protocolError, unsupportedProtocolVersion } from './errors.js'
 import { PacketType } from './packets.js'
 import type { InboundPacket, ProtocolVersion } from './packets.js'
+import { readAck, readPublish } from './fast-path.js'
 import { ByteReader } from './reader.js'
 import { ReasonCode } from './reason-codes.js'
 import { checkBody, checkConnect, PACKET_NAMES, toInboundPacket } from './validate.js'
@@ -224,6 +225,8 @@ export class Decoder {
     const type = first >> 4
     try {
       const r = this.#reader
+      const fast = this.#decodeFast(frame, headerLength, type, first & 0x0f)
+      if (fast !== undefined) return fast
       r.reset(frame, headerLength, frame.length)
       if (type === PacketType.Connect) checkConnect(r)
       else checkBody(r, type, first & 0x0f, this.#version ?? 4)
@@ -248,6 +251,20 @@ export class Decoder {
       if (err instanceof MqttError) throw err
       throw malformed(`${PACKET_NAMES[type] ?? 'packet'} could not be decoded: ${describe(err)}`, err)
     }
+  }
+
+  /** PUBLISH and acks without properties skip mqtt-packet (fast-path.ts); undefined otherwise. */
+  #decodeFast(frame: Buffer, headerLength: number, type: number, flags: number): InboundPacket | undefined {
+    const version = this.#version ?? 4
+    if (type === PacketType.Publish) {
+      this.#reader.reset(frame, headerLength, frame.length)
+      return readPublish(this.#reader, flags, version)
+    }
+    if (type >= PacketType.Puback && type <= PacketType.Pubcomp) {
+      this.#reader.reset(frame, headerLength, frame.length)
+      return readAck(this.#reader, type, version)
+    }
+    return undefined
   }
 
   #parse(frame: Buffer): unknown {

@@ -2,6 +2,7 @@ import mqttPacket from 'mqtt-packet'
 import type {
   AckPacket, ConnackPacket, DisconnectPacket, OutboundPacket, ProtocolVersion, PublishPacket, SubackPacket,
 } from './packets.js'
+import { writeAck, writePublish } from './fast-path.js'
 import { connackReturnCode311, ReasonCode, subackCode311 } from './reason-codes.js'
 
 /**
@@ -47,6 +48,7 @@ export function encode(packet: OutboundPacket, version: ProtocolVersion): Buffer
     case 'pubrec':
     case 'pubrel':
     case 'pubcomp':
+      if (!hasProperties(packet.properties)) return writeAck(packet, version)
       return generate(ack(packet, version), version)
     case 'suback':
       return generate(suback(packet, version), version)
@@ -89,6 +91,14 @@ function suback(packet: SubackPacket, version: ProtocolVersion): SubackPacket {
   return version === 5 ? packet : { ...packet, granted: packet.granted.map(subackCode311) }
 }
 
+function hasProperties(properties: object | undefined): boolean {
+  if (properties === undefined) return false
+  for (const key in properties) {
+    if ((properties as Record<string, unknown>)[key] !== undefined) return true
+  }
+  return false
+}
+
 /** Reason Code 0x00 with no properties may be sent as Remaining Length 0 (5.0 section 3.14.2.1). */
 function disconnect(packet: DisconnectPacket): Buffer {
   const hasProperties = packet.properties !== undefined && Object.keys(packet.properties).length > 0
@@ -101,6 +111,7 @@ function disconnect(packet: DisconnectPacket): Buffer {
  * `patchMessageId` to fill in: such bytes must not be sent unpatched [MQTT-2.2.1-3].
  */
 export function encodePublish(packet: PublishPacket, version: ProtocolVersion): Buffer {
+  if (version < 5 || !hasProperties(packet.properties)) return writePublish(packet, version)
   if (packet.qos > 0 && packet.messageId === undefined) return generate({ ...packet, messageId: 0 }, version)
   return generate(packet, version)
 }
