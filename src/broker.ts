@@ -1,17 +1,21 @@
 import { EventEmitter } from 'node:events'
 import type { Server } from 'node:net'
+import type { SecureContextOptions, Server as TlsServer } from 'node:tls'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import pino, { type Logger } from 'pino'
-import type { BrokerHooks } from './auth/index.js'
+import { Security, anonymousExposure, type BrokerHooks, type ReloadResult } from './auth/index.js'
+import { ConfigError } from './config/errors.js'
+import { checkListeners } from './config/listeners.js'
 import { defaultConfig, type BrokerConfig } from './config/schema.js'
+import { readTlsCredentials } from './config/tls-files.js'
 import { Connection, type ConnectionInfo } from './connection/index.js'
 import type { BrokerEvents, ClientContext, Core } from './handlers/index.js'
 import { LevelStore, MemoryStore, type PublishWrite, type Store, type StoredMessage } from './persistence/index.js'
 import { ReasonCode } from './protocol/index.js'
 import { Router, type SharedStrategy } from './router/index.js'
 import { SessionManager } from './session/index.js'
-import { listenTcp, listenWs, type WsListener } from './transport/index.js'
+import { listenTcp, listenTls, listenWs, type TlsListenerOptions, type WsListener } from './transport/index.js'
 
 export interface BrokerOptions {
   /** Missing keys take their defaults; `limits` is merged key by key. */
@@ -39,9 +43,12 @@ export class Broker extends EventEmitter<BrokerEvents> {
   readonly #router: Router
   readonly #sessions: SessionManager
   readonly #core: Core
+  readonly #security: Security
   readonly #connections = new Set<Connection>()
   #tcp: Server | undefined
   #ws: WsListener | undefined
+  #tls: TlsServer | undefined
+  #wss: WsListener | undefined
   #isOpen = false
 
   constructor(opts: BrokerOptions = {}) {
@@ -64,12 +71,16 @@ export class Broker extends EventEmitter<BrokerEvents> {
       log: this.log,
       publish: (message) => this.publish(message),
     })
+    const hooks = opts.hooks ?? {}
+    const { passwordFile, aclFile, allowAnonymous } = this.config
+    this.#security = new Security({ passwordFile, aclFile, allowAnonymous, hooks, log: this.log })
     this.#core = {
       config: this.config,
       router: this.#router,
       sessions: this.#sessions,
       store: this.#store,
-      hooks: opts.hooks ?? {},
+      hooks,
+      security: this.#security,
       events: this,
       log: this.log,
       clients: new Map<string, ClientContext>(),
@@ -78,8 +89,20 @@ export class Broker extends EventEmitter<BrokerEvents> {
     }
   }
 
-  /** Opens the store, restores persistent sessions, then starts the listeners. */
+  /**
+   * Checks the security settings and loads the password and ACL files, opens the store,
+   * restores persistent sessions, then starts the listeners. Throws `ConfigError` or
+   * `AuthFileError` for a configuration that must not run (docs/security.md).
+   */
   async listen(): Promise<void> {
+    checkListeners(this.config)
+    const exposure = anonymousExposure(this.config.host, this.config.allowAnonymous, this.#security.hasAuthenticator)
+    if (exposure !== undefined) throw new ConfigError('CONFIG_INSECURE', exposure, { key: 'allowAnonymous' })
+    await this.#security.load()
+    if (this.#security.hasAcl && !this.#security.hasAuthenticator && !this.config.useIdentityAsUsername) {
+      this.log.warn('aclFile is set but nothing verifies usernames (no passwordFile, authenticate hook or certificate identity): a client can claim any user\'s ACL lines')
+    }
+    const tls = this.config.tlsPort !== 0 || this.config.wssPort !== 0 ? await readTlsCredentials(this.config) : undefined
     if (!this.#isOpen) {
       await this.#store.open()
       this.#isOpen = true
@@ -92,14 +115,54 @@ export class Broker extends EventEmitter<BrokerEvents> {
     if (wsPort !== 0) {
       this.#ws = await listenWs({ host, port: Math.max(wsPort, 0), path: wsPath, maxPayload: limits.maxPacketSize }, this.#accept)
     }
+    if (tls !== undefined) await this.#listenSecure(tls)
   }
 
-  addresses(): { tcp?: Address; ws?: Address } {
-    const result: { tcp?: Address; ws?: Address } = {}
-    const tcp = this.#tcp?.address() as AddressInfo | null | undefined
-    if (tcp) result.tcp = { host: tcp.address, port: tcp.port }
-    const ws = this.#ws?.server.address() as AddressInfo | null | undefined
-    if (ws) result.ws = { host: ws.address, port: ws.port }
+  /** The TLS and WSS listeners (tlsPort / wssPort: 0 disables, -1 picks a free port). */
+  async #listenSecure(secure: SecureContextOptions): Promise<void> {
+    const { host, tlsPort, wssPort, wsPath, limits } = this.config
+    const options: TlsListenerOptions = {
+      secure,
+      requestCert: this.config.requireCertificate || this.config.useIdentityAsUsername,
+      rejectUnauthorized: this.config.requireCertificate,
+      handshakeTimeout: limits.connectTimeout,
+      onHandshakeError: (err, remoteAddress) => this.log.debug({ remoteAddress, err: err.message }, 'TLS handshake failed'),
+    }
+    if (tlsPort !== 0) this.#tls = await listenTls({ host, port: Math.max(tlsPort, 0), tls: options }, this.#accept)
+    if (wssPort !== 0) {
+      this.#wss = await listenWs({ host, port: Math.max(wssPort, 0), path: wsPath, maxPayload: limits.maxPacketSize, tls: options }, this.#accept)
+    }
+  }
+
+  /**
+   * Re-reads the password file, the ACL file and the TLS certificate (SIGHUP). Connections stay
+   * up; new rules apply to their next packet, a new certificate to the next handshake. A file
+   * that fails keeps what was in force and is logged.
+   */
+  async reload(): Promise<ReloadResult> {
+    const result = await this.#security.reload()
+    const servers = [this.#tls, this.#wss?.server].filter((s) => s !== undefined)
+    if (servers.length === 0) return result
+    try {
+      const secure = await readTlsCredentials(this.config)
+      for (const server of servers) if ('setSecureContext' in server) server.setSecureContext(secure)
+      result.reloaded.push(this.config.certfile ?? 'certfile')
+      this.log.info({ certfile: this.config.certfile }, 'TLS certificate reloaded')
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err))
+      result.failed.push({ path: this.config.certfile ?? 'certfile', error })
+      this.log.error({ err: error.message }, 'TLS reload failed: keeping the previous certificate')
+    }
+    return result
+  }
+
+  addresses(): { tcp?: Address; ws?: Address; tls?: Address; wss?: Address } {
+    const result: { tcp?: Address; ws?: Address; tls?: Address; wss?: Address } = {}
+    const servers = { tcp: this.#tcp, ws: this.#ws?.server, tls: this.#tls, wss: this.#wss?.server }
+    for (const [name, server] of Object.entries(servers) as Array<[keyof typeof servers, Server | undefined]>) {
+      const address = server?.address() as AddressInfo | null | undefined
+      if (address) result[name] = { host: address.address, port: address.port }
+    }
     return result
   }
 
@@ -141,10 +204,11 @@ export class Broker extends EventEmitter<BrokerEvents> {
    */
   async close(): Promise<void> {
     const closing: Promise<void>[] = []
-    if (this.#tcp) closing.push(new Promise((resolve) => this.#tcp?.close(() => resolve())))
-    if (this.#ws) {
-      const ws = this.#ws
-      closing.push(new Promise((resolve) => { ws.wss.close(); ws.server.close(() => resolve()) }))
+    for (const server of [this.#tcp, this.#tls]) {
+      if (server !== undefined) closing.push(new Promise((resolve) => server.close(() => resolve())))
+    }
+    for (const ws of [this.#ws, this.#wss]) {
+      if (ws !== undefined) closing.push(new Promise((resolve) => { ws.wss.close(); ws.server.close(() => resolve()) }))
     }
     const conns = [...this.#connections].map((c) =>
       c.close({ reasonCode: ReasonCode.ServerShuttingDown, publishWill: false, reason: 'broker shutting down' }))

@@ -17,6 +17,12 @@ const EXIT_FAILURE = 1
 const EXIT_USAGE = 2
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'passwd') {
+    // `halyard passwd`: Mosquitto-format password files (src/auth/passwd-command.ts).
+    const { runPasswd } = await import('./auth/passwd-command.js')
+    process.exitCode = await runPasswd(process.argv.slice(3), process)
+    return
+  }
   let loaded
   try {
     loaded = loadConfig({ argv: process.argv.slice(2), env: process.env, cwd: process.cwd() })
@@ -40,6 +46,7 @@ async function main(): Promise<void> {
     const { createBroker } = await import('./broker.js')
     broker = await createBroker({ config, logger: log })
     stopOnSignals(broker, log)
+    reloadOnHangup(broker, log)
     await broker.listen()
   } catch (err) {
     const advice = explainStartupError(err, config)
@@ -71,6 +78,14 @@ function stopOnSignals(broker: Broker, log: Logger): void {
     }
   }
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, (s) => void stop(s))
+}
+
+/** SIGHUP re-reads the password file, ACL file and TLS certificate; connections stay up. */
+function reloadOnHangup(broker: Broker, log: Logger): void {
+  process.on('SIGHUP', () => {
+    log.info('SIGHUP: reloading security files')
+    broker.reload().catch((err: unknown) => log.error({ err }, 'reload failed'))
+  })
 }
 
 function logListening(addresses: ReturnType<Broker['addresses']>, config: BrokerConfig, log: Logger): void {
@@ -106,6 +121,15 @@ function explainStartupError(err: unknown, config: BrokerConfig): string | undef
         return `host name ${config.host} does not resolve: pass --host with an address`
       case 'LEVEL_LOCKED':
         return `data directory ${config.dataDir} is in use by another process: stop it, or pass --data-dir or --memory`
+      case 'CONFIG_INSECURE':
+      case 'CONFIG_CONFLICT':
+      case 'CONFIG_FILE_UNREADABLE':
+      case 'CONFIG_FILE_INVALID':
+      case 'AUTH_FILE_UNREADABLE':
+      case 'AUTH_PASSWORD_FILE_INVALID':
+      case 'AUTH_ACL_FILE_INVALID':
+        // Security files and TLS certificates are checked at start; their messages name the fix.
+        return (e as Error).message
     }
   }
   return undefined

@@ -1,2 +1,6 @@
 export { answerToReason } from './hooks.js'
 export type { AuthenticateRequest, BrokerHooks, ClientInfo, HookAnswer } from './hooks.js'
+export { AuthFileError, isAuthFileError, type AuthFileErrorCode } from './errors.js'
+export { PasswordFile, parsePasswordFile, hashPassword, PBKDF2_ITERATIONS } from './password-file.js'
+export { AclRules, parseAclFile, type AclSubject } from './acl-file.js'
+export { Security, anonymousExposure, isLoopbackHost, isSysTopic, type ReloadResult, type SecurityOptions } from './security.js'

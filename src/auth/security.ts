@@ -78,11 +78,11 @@ export class Security {
   async load(): Promise<void> {
     const { passwordFile, aclFile, log } = this.#opts
     if (passwordFile !== null) {
-      this.#passwords = parsePasswordFile(await read(passwordFile), passwordFile)
+      this.#passwords = parsePasswordFile(await read(passwordFile, 'passwordFile'), passwordFile)
       log.info({ passwordFile, users: this.#passwords.size }, 'password file loaded')
     }
     if (aclFile !== null) {
-      this.#acl = parseAclFile(await read(aclFile), aclFile)
+      this.#acl = parseAclFile(await read(aclFile, 'aclFile'), aclFile)
       this.#generation++
       log.info({ aclFile, rules: this.#acl.ruleCount }, 'ACL file loaded')
     }
@@ -92,9 +92,9 @@ export class Security {
   async reload(): Promise<ReloadResult> {
     const { passwordFile, aclFile, log } = this.#opts
     const result: ReloadResult = { reloaded: [], failed: [] }
-    const attempt = async (path: string, apply: (text: string) => void): Promise<void> => {
+    const attempt = async (path: string, key: string, apply: (text: string) => void): Promise<void> => {
       try {
-        apply(await read(path))
+        apply(await read(path, key))
         result.reloaded.push(path)
       } catch (err) {
         const error = err instanceof Error ? err : new Error(String(err))
@@ -103,10 +103,10 @@ export class Security {
       }
     }
     if (passwordFile !== null) {
-      await attempt(passwordFile, (text) => { this.#passwords = parsePasswordFile(text, passwordFile) })
+      await attempt(passwordFile, 'passwordFile', (text) => { this.#passwords = parsePasswordFile(text, passwordFile) })
     }
     if (aclFile !== null) {
-      await attempt(aclFile, (text) => {
+      await attempt(aclFile, 'aclFile', (text) => {
         this.#acl = parseAclFile(text, aclFile)
         this.#generation++
       })
@@ -211,12 +211,13 @@ export function anonymousExposure(host: string, allowAnonymous: boolean | undefi
     'clients on purpose, or listen on 127.0.0.1. See docs/security.md'
 }
 
-async function read(path: string): Promise<string> {
+async function read(path: string, key: string): Promise<string> {
   try {
     return await readFile(path, 'utf8')
   } catch (err) {
     const code = (err as { code?: unknown }).code
-    const reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(err)
-    throw new AuthFileError('AUTH_FILE_UNREADABLE', path, `cannot read: ${reason}`, { cause: err })
+    const hint = key === 'passwordFile' ? ' (create it with "halyard passwd -c FILE USER")' : ''
+    const reason = code === 'ENOENT' ? `no such file${hint}` : code === 'EACCES' ? 'permission denied' : String(err)
+    throw new AuthFileError('AUTH_FILE_UNREADABLE', path, `cannot read ${key}: ${reason}`, { cause: err })
   }
 }

@@ -11,6 +11,7 @@ export type ConfigErrorCode =
   | 'CONFIG_CONFLICT'
   | 'CONFIG_FILE_UNREADABLE'
   | 'CONFIG_FILE_INVALID'
+  | 'CONFIG_INSECURE'
 
 export class ConfigError extends Error {
   readonly code: ConfigErrorCode

@@ -7,6 +7,7 @@ const COLUMN = 32
 export function helpText(): string {
   const lines = [
     'Usage: halyard [options]',
+    '       halyard passwd [-c | -D] FILE USER    (password files; halyard passwd --help)',
     '',
     'Runs the Halyard MQTT broker (MQTT 3.1.1 and 5.0 over TCP and WebSocket).',
     '',
@@ -53,5 +54,6 @@ function row(left: string, right: string): string {
 }
 
 function formatDefault(value: unknown): string {
-  return value === null ? 'null (in memory)' : String(value)
+  if (value === undefined) return 'not set'
+  return value === null ? 'none' : String(value)
 }

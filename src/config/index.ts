@@ -3,3 +3,5 @@ export { loadConfig, type LoadConfigOptions, type LoadedConfig } from './load.js
 export { ConfigError, isConfigError, type ConfigErrorCode } from './errors.js'
 export { helpText } from './help.js'
 export { settings, metaOptions, logLevels, type Setting } from './settings.js'
+export { checkListeners, fileSettings } from './listeners.js'
+export { readTlsCredentials } from './tls-files.js'

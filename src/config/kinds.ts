@@ -89,3 +89,25 @@ export function optionalText(expected: string, placeholder: string): Kind<string
     fromJson: (value) => (typeof value === 'string' ? accept(value) : undefined),
   }
 }
+
+/** A file path, or `null` (only in a config file) for none. Relative paths are resolved by the loader. */
+export function filePath(what: string): Kind<string | null> {
+  const path = text({ expected: `a path to ${what}`, placeholder: 'FILE' })
+  return {
+    expected: `a path to ${what}, or null in a config file for none`,
+    placeholder: path.placeholder,
+    fromText: path.fromText,
+    fromJson: (value) => (value === null ? null : path.fromJson(value)),
+  }
+}
+
+/** A non-empty string (may contain anything but surrounding white space), or `null` in a config file. */
+export function nullableText(expected: string, placeholder: string): Kind<string | null> {
+  const inner = text({ expected, placeholder })
+  return {
+    expected: `${expected}, or null in a config file for the default`,
+    placeholder,
+    fromText: inner.fromText,
+    fromJson: (value) => (value === null ? null : inner.fromJson(value)),
+  }
+}

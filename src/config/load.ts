@@ -3,6 +3,7 @@ import { ConfigError, type Source } from './errors.js'
 import { applyConfigFile } from './file.js'
 import { parseFlags, wantsHelp, type Flag } from './flags.js'
 import { helpText } from './help.js'
+import { checkListeners, fileSettings } from './listeners.js'
 import { defaultConfig, type BrokerConfig } from './schema.js'
 import { memoryKind, metaOptions, parse, settings, type Setting } from './settings.js'
 
@@ -41,10 +42,15 @@ export function loadConfig({ argv, env, cwd }: LoadConfigOptions): LoadedConfig 
   applyEnv(config, env)
   applyFlags(config, flags)
   if (config.dataDir !== null) config.dataDir = resolve(cwd, config.dataDir)
+  for (const key of fileSettings) {
+    const path = config[key]
+    if (path !== null) config[key] = resolve(cwd, path)
+  }
   if (config.wsPort !== 0 && config.wsPort === config.port) {
     throw new ConfigError('CONFIG_CONFLICT',
       `port and wsPort are both ${config.port}: the TCP and WebSocket listeners need different ports`, { key: 'wsPort' })
   }
+  checkListeners(config)
   return configFile === undefined ? { config } : { config, configFile }
 }
 

@@ -20,8 +20,35 @@ export interface BrokerConfig {
   /** fsync every commit before acknowledging (survives power loss, slower). */
   syncWrites: boolean
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
-  /** Allow clients that send no username. The stock config allows it because it listens on loopback only. */
-  allowAnonymous: boolean
+  /**
+   * Allow clients that send no username. Not set (`undefined`): allowed only when nothing
+   * authenticates (no password file, no `authenticate` hook), and then the broker refuses to
+   * start on a host beyond loopback (docs/security.md).
+   */
+  allowAnonymous: boolean | undefined
+  /** Mosquitto password file (`$7$`/`$6$` hashes); reloaded on SIGHUP. */
+  passwordFile: string | null
+  /** Mosquitto ACL file; reloaded on SIGHUP. */
+  aclFile: string | null
+
+  /** MQTT over TLS; 0 disables it (8883 is the usual port); -1 picks a free port (embedding, tests). */
+  tlsPort: number
+  /** MQTT over secure WebSocket at `wsPath`; 0 disables it; -1 picks a free port (embedding, tests). */
+  wssPort: number
+  /** PEM server certificate (with its chain) for the TLS and WSS listeners; reloaded on SIGHUP. */
+  certfile: string | null
+  /** PEM private key of `certfile`. */
+  keyfile: string | null
+  /** PEM CA certificate(s) that client certificates must chain to. */
+  cafile: string | null
+  /** Lowest TLS version accepted. */
+  tlsVersion: 'tlsv1.2' | 'tlsv1.3'
+  /** OpenSSL cipher list; `null` keeps Node's defaults. */
+  ciphers: string | null
+  /** Refuse TLS clients without a certificate signed by `cafile`. */
+  requireCertificate: boolean
+  /** The Common Name of a verified client certificate becomes the username; no password is asked. */
+  useIdentityAsUsername: boolean
 
   /** Highest QoS accepted from and granted to clients (5.0 CONNACK Maximum QoS). */
   maxQos: 0 | 1 | 2
@@ -76,7 +103,18 @@ export const defaultConfig: BrokerConfig = {
   dataDir: './data',
   syncWrites: false,
   logLevel: 'info',
-  allowAnonymous: true,
+  allowAnonymous: undefined,
+  passwordFile: null,
+  aclFile: null,
+  tlsPort: 0,
+  wssPort: 0,
+  certfile: null,
+  keyfile: null,
+  cafile: null,
+  tlsVersion: 'tlsv1.2',
+  ciphers: null,
+  requireCertificate: false,
+  useIdentityAsUsername: false,
   maxQos: 2,
   retainAvailable: true,
   wildcardSubscriptions: true,

@@ -8,7 +8,7 @@
  * the schema without describing it here is a compile error.
  */
 import { ConfigError, type Source } from './errors.js'
-import { boolean, directory, integer, oneOf, optionalText, text, type Kind } from './kinds.js'
+import { boolean, directory, filePath, integer, nullableText, oneOf, optionalText, text, type Kind } from './kinds.js'
 import type { BrokerConfig } from './schema.js'
 
 export const ENV_PREFIX = 'HALYARD_'
@@ -112,7 +112,12 @@ const topLevelSettings: { [K in TopKey]: Setting } = {
     kind: text({ expected: 'a host name or IP address', placeholder: 'ADDR', isValid: (v) => !/\s/.test(v) }),
     help: 'Address to listen on; 0.0.0.0 or :: listens on every interface',
   }),
-  port: topLevel('port', port('TCP port for MQTT; 0 picks a free port', 'p')),
+  port: topLevel('port', {
+    // -1 turns plain MQTT off, for a broker that only speaks TLS (the broker skips a negative port)
+    kind: integer(-1, UINT16_MAX, 'PORT'),
+    help: 'TCP port for MQTT; 0 picks a free port; -1 disables it (TLS only: use --port=-1)',
+    short: 'p',
+  }),
   wsPort: topLevel('wsPort', port('Port for MQTT over WebSocket; 0 disables the WebSocket listener')),
   wsPath: topLevel('wsPath', {
     kind: text({ expected: 'a URL path starting with "/"', placeholder: 'PATH', isValid: (v) => v.startsWith('/') }),
@@ -130,7 +135,44 @@ const topLevelSettings: { [K in TopKey]: Setting } = {
   logLevel: topLevel('logLevel', { kind: oneOf(logLevels, 'LEVEL'), help: 'Least severe log level written' }),
   allowAnonymous: topLevel('allowAnonymous', {
     kind: boolean(),
-    help: 'Accept clients that send no username',
+    help: 'Accept clients that send no username; not set: only on loopback without a password file',
+  }),
+  passwordFile: topLevel('passwordFile', {
+    kind: filePath('a Mosquitto password file'),
+    help: 'Users and password hashes (mosquitto_passwd or halyard passwd); reloaded on SIGHUP',
+  }),
+  aclFile: topLevel('aclFile', {
+    kind: filePath('a Mosquitto ACL file'),
+    help: 'Who may publish and subscribe to what (Mosquitto acl_file syntax); reloaded on SIGHUP',
+  }),
+  tlsPort: topLevel('tlsPort', port('Port for MQTT over TLS (usually 8883); 0 disables it')),
+  wssPort: topLevel('wssPort', port('Port for MQTT over secure WebSocket; 0 disables it')),
+  certfile: topLevel('certfile', {
+    kind: filePath('a PEM certificate'),
+    help: 'Server certificate (PEM, with its chain) for tlsPort and wssPort; reloaded on SIGHUP',
+  }),
+  keyfile: topLevel('keyfile', { kind: filePath('a PEM private key'), help: 'Private key of certfile (PEM)' }),
+  cafile: topLevel('cafile', {
+    kind: filePath('PEM CA certificates'),
+    help: 'CA certificate(s) client certificates must be signed by (PEM)',
+  }),
+  tlsVersion: topLevel('tlsVersion', {
+    kind: oneOf(['tlsv1.2', 'tlsv1.3'] as const, 'VERSION'),
+    help: 'Lowest TLS version accepted',
+  }),
+  ciphers: topLevel('ciphers', {
+    kind: nullableText('an OpenSSL cipher list', 'LIST'),
+    help: 'OpenSSL cipher list for TLS listeners (TLS 1.3 suites included); default Node\'s',
+  }),
+  requireCertificate: topLevel('requireCertificate', {
+    kind: boolean(),
+    isSwitch: true,
+    help: 'TLS clients must present a certificate signed by cafile',
+  }),
+  useIdentityAsUsername: topLevel('useIdentityAsUsername', {
+    kind: boolean(),
+    isSwitch: true,
+    help: 'The CN of a verified client certificate is the username; no password is asked',
   }),
   maxQos: topLevel('maxQos', {
     kind: integer(0, 2, 'QOS') as Kind<0 | 1 | 2>,

@@ -14,6 +14,8 @@ export interface ConnectionInfo {
   remoteAddress: string | undefined
   remotePort: number | undefined
   transport: 'tcp' | 'tls' | 'ws' | 'wss'
+  /** Common Name of the client certificate, when the TLS handshake verified one. */
+  certificateCommonName?: string | undefined
 }
 
 /** Unflushed bytes past which the socket is paused until the inbox drains. */
@@ -32,6 +34,8 @@ export class Connection implements ClientContext, Outlet {
   clientId = ''
   username: string | undefined
   readonly remoteAddress: string | undefined
+  readonly transport: ConnectionInfo['transport']
+  readonly certificateCommonName: string | undefined
   session: Session | null = null
   readonly topicAliases = new Map<number, string>()
   maxOutboundPacketSize = Number.MAX_SAFE_INTEGER
@@ -59,6 +63,8 @@ export class Connection implements ClientContext, Outlet {
     this.core = core
     this.#stream = stream
     this.remoteAddress = info.remoteAddress
+    this.transport = info.transport
+    this.certificateCommonName = info.certificateCommonName
     this.log = core.log.child({ remote: `${info.remoteAddress ?? '?'}:${info.remotePort ?? '?'}`, transport: info.transport })
     this.#decoder = new Decoder({ maxPacketSize: core.config.limits.maxPacketSize })
     this.#acks = new AckQueue((packet) => this.send(packet), (err) => this.#fail(err))

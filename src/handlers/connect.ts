@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto'
-import { answerToReason } from '../auth/index.js'
 import { ReasonCode, topicNameInvalid, type ConnackProperties, type ConnectPacket } from '../protocol/index.js'
 import { validateTopicName } from '../router/index.js'
 import { NEVER_EXPIRES } from '../session/index.js'
+import { applyAccessControl, authenticateConnect, permittedWill } from './access.js'
 import type { ClientContext } from './context.js'
 
 /**
@@ -37,7 +37,7 @@ async function connect(ctx: ClientContext, packet: ConnectPacket): Promise<void>
   if (packet.properties?.authenticationMethod !== undefined) {
     return refuse(ctx, ReasonCode.BadAuthenticationMethod, 'authentication method not supported')
   }
-  const authCode = await authenticate(ctx, packet)
+  const authCode = await authenticateConnect(ctx, packet)
   if (authCode !== 0) return refuse(ctx, authCode, 'authentication failed')
 
   const { core } = ctx
@@ -71,7 +71,8 @@ async function establish(ctx: ClientContext, packet: ConnectPacket, clientId: st
     expiryInterval,
     protocolVersion: packet.protocolVersion,
   })
-  session.will = packet.will
+  session.will = permittedWill(ctx, packet.will)
+  await applyAccessControl(ctx, session, sessionPresent)
   const limits = core.config.limits
   session.receiveMaximum = Math.min(props?.receiveMaximum ?? limits.maxInflight, limits.maxInflight)
   if (props?.maximumPacketSize !== undefined) ctx.maxOutboundPacketSize = props.maximumPacketSize
@@ -136,24 +137,6 @@ function chooseKeepalive(ctx: ClientContext, packet: ConnectPacket): number | nu
   if (max >= 65535 || (packet.keepalive > 0 && packet.keepalive <= max)) return packet.keepalive
   if (packet.protocolVersion === 5) return max
   return null
-}
-
-async function authenticate(ctx: ClientContext, packet: ConnectPacket): Promise<number> {
-  const { core } = ctx
-  const hook = core.hooks.authenticate
-  if (hook === undefined) {
-    // Without an authenticator a username proves nothing, so allowAnonymous: false refuses all.
-    if (!core.config.allowAnonymous) return ReasonCode.NotAuthorized
-    return ReasonCode.Success
-  }
-  const answer = await hook({
-    clientId: ctx.clientId,
-    username: packet.username,
-    password: packet.password,
-    remoteAddress: ctx.remoteAddress,
-    protocolVersion: packet.protocolVersion,
-  })
-  return answerToReason(answer, ReasonCode.BadUserNameOrPassword)
 }
 
 /**

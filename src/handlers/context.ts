@@ -1,7 +1,7 @@
 import type { EventEmitter } from 'node:events'
 import type { Logger } from 'pino'
 import type { BrokerConfig } from '../config/schema.js'
-import type { BrokerHooks, ClientInfo } from '../auth/index.js'
+import type { BrokerHooks, ClientInfo, Security } from '../auth/index.js'
 import type { OutboundPacket, ProtocolVersion } from '../protocol/index.js'
 import type { Store, StoredMessage } from '../persistence/index.js'
 import type { Router } from '../router/index.js'
@@ -21,6 +21,8 @@ export interface Core {
   readonly sessions: SessionManager
   readonly store: Store
   readonly hooks: BrokerHooks
+  /** Password file, ACL file, hooks and allowAnonymous, composed (src/auth/security.ts). */
+  readonly security: Security
   readonly events: EventEmitter<BrokerEvents>
   readonly log: Logger
   /** Connected clients by client id, for takeover [MQTT-3.1.4-3]. */
@@ -52,6 +54,9 @@ export interface ClientContext {
   clientId: string
   username: string | undefined
   readonly remoteAddress: string | undefined
+  readonly transport: 'tcp' | 'tls' | 'ws' | 'wss'
+  /** Common Name of the client certificate the TLS handshake verified, if any. */
+  readonly certificateCommonName: string | undefined
   session: Session | null
   /** What the session writes its deliveries to. */
   readonly outlet: Outlet

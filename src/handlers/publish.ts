@@ -45,6 +45,11 @@ export function handlePublish(ctx: ClientContext, packet: PublishPacket): void {
       return
     }
   }
+  if (!ctx.core.security.canPublish(ctx, topic)) {
+    // The ACL file, or a $SYS/ topic: refused before any hook is asked.
+    refusePublish(ctx, packet, topic, ReasonCode.NotAuthorized)
+    return
+  }
   const hook = ctx.core.hooks.authorizePublish
   if (hook === undefined) {
     route(ctx, session, packet, topic)
@@ -61,6 +66,10 @@ async function authorizeThenRoute(ctx: ClientContext, session: Session, packet: 
     route(ctx, session, packet, topic)
     return
   }
+  refusePublish(ctx, packet, topic, code)
+}
+
+function refusePublish(ctx: ClientContext, packet: PublishPacket, topic: string, code: number): void {
   ctx.log.warn({ topic, reasonCode: code }, 'publish not authorized')
   // 5.0 answers with the reason code; 3.1.1 has none, so the message is dropped silently.
   if (packet.qos > 0) ctx.ackAfter(null, ackFor(packet, code, ctx.protocolVersion))

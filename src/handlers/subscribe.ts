@@ -84,6 +84,8 @@ async function check(ctx: ClientContext, session: Session, sub: Subscription): P
     ctx.log.warn({ limit: limits.maxSubscriptionsPerClient }, 'too many subscriptions: raise limits.maxSubscriptionsPerClient')
     return ReasonCode.QuotaExceeded
   }
+  // The ACL file first (synchronous), then the embedder's hook: both must allow.
+  if (!ctx.core.security.canSubscribe(ctx, sub.topic)) return ReasonCode.NotAuthorized
   const hook = ctx.core.hooks.authorizeSubscribe
   if (hook !== undefined) {
     const code = answerToReason(await hook(ctx.info(), sub), ReasonCode.NotAuthorized)

@@ -46,6 +46,13 @@ export class Session implements Subscriber {
   outlet: Outlet | null = null
   /** Client's Receive Maximum (5.0) or the configured default. */
   receiveMaximum: number
+  /**
+   * The client's read permission (its ACL), set at CONNECT; `undefined` lets everything
+   * through. Asked per message before it is sent or queued — after the router's walk, never
+   * inside it — so a wildcard subscription or a retained message cannot carry a topic the
+   * client may not read.
+   */
+  mayRead: ((topic: string) => boolean) | undefined
 
   readonly #store: Store
   readonly #limits: SessionLimits
@@ -109,6 +116,7 @@ export class Session implements Subscriber {
   }
 
   deliver(delivery: Delivery): boolean {
+    if (this.mayRead !== undefined && !this.mayRead(delivery.message.topic)) return false
     if (this.#held !== null) return this.#hold(delivery)
     return this.#deliverNow(delivery)
   }
@@ -264,11 +272,14 @@ export class Session implements Subscriber {
       const out = this.#pending.shift()
       if (out === undefined) break
       this.#pendingBytes -= out.message.payload.length
-      if (isExpired(out.message, now)) {
+      const isNew = out.state === 'queued' || out.messageId === 0
+      // Queued while the rules were different (or before a restart restored no read check).
+      const isForbidden = isNew && this.mayRead !== undefined && !this.mayRead(out.message.topic)
+      if (isExpired(out.message, now) || isForbidden) {
         if (out.seq !== undefined) this.#background(this.#store.removeQueued(this.clientId, out.seq))
         continue
       }
-      if (out.state === 'queued' || out.messageId === 0) this.#sendNew(out)
+      if (isNew) this.#sendNew(out)
       else this.#resend(out, now)
     }
   }

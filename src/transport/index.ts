@@ -1,4 +1,6 @@
 export { listenTcp } from './tcp.js'
 export type { StreamHandler } from './tcp.js'
+export { listenTls } from './tls.js'
+export type { TlsListenerOptions } from './tls.js'
 export { listenWs } from './ws.js'
 export type { WsListener } from './ws.js'

@@ -1,9 +1,13 @@
-import { createServer, type Server } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
+import type { TLSSocket } from 'node:tls'
 import { WebSocketServer, createWebSocketStream } from 'ws'
 import type { StreamHandler } from './tcp.js'
+import { serverOptions, verifiedCommonName, type TlsListenerOptions } from './tls.js'
 
 export interface WsListener {
-  server: Server
+  /** An HTTPS server (which can reload its certificate) when the listener is WSS. */
+  server: Server | HttpsServer
   wss: WebSocketServer
 }
 
@@ -13,13 +17,17 @@ export interface WsListener {
  * The stream handed on is the same kind of duplex the TCP listener hands on.
  */
 export async function listenWs(
-  opts: { host: string; port: number; path: string; maxPayload: number },
+  opts: { host: string; port: number; path: string; maxPayload: number; tls?: TlsListenerOptions },
   onStream: StreamHandler,
 ): Promise<WsListener> {
-  const server = createServer((_req, res) => {
+  const answer = (_req: IncomingMessage, res: ServerResponse): void => {
     res.writeHead(426, { 'content-type': 'text/plain' })
     res.end(`This is an MQTT over WebSocket endpoint: connect a WebSocket to ${opts.path} with subprotocol "mqtt".\n`)
-  })
+  }
+  const tls = opts.tls
+  const server = tls === undefined ? createServer(answer) : createHttpsServer(serverOptions(tls), answer)
+  const onError = tls?.onHandshakeError
+  if (onError !== undefined) server.on('tlsClientError', (err: Error, socket: TLSSocket) => onError(err, socket.remoteAddress))
   const wss = new WebSocketServer({
     server,
     path: opts.path,
@@ -39,7 +47,9 @@ export async function listenWs(
     socket.on('message', (_data, isBinary) => {
       if (!isBinary) socket.close(1003, 'MQTT needs binary frames')
     })
-    onStream(stream, { remoteAddress: req.socket.remoteAddress, remotePort: req.socket.remotePort, transport: 'ws' })
+    const info = { remoteAddress: req.socket.remoteAddress, remotePort: req.socket.remotePort }
+    if (tls === undefined) onStream(stream, { ...info, transport: 'ws' })
+    else onStream(stream, { ...info, transport: 'wss', certificateCommonName: verifiedCommonName(req.socket as TLSSocket) })
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
