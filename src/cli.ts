@@ -7,7 +7,7 @@
  */
 import type { Logger } from 'pino'
 import type { createBroker } from './broker.js'
-import { isConfigError, loadConfig, type BrokerConfig } from './config/index.js'
+import { isConfigError, loadConfig, settings, type BrokerConfig } from './config/index.js'
 import { createLogger } from './logger.js'
 
 type Broker = Awaited<ReturnType<typeof createBroker>>
@@ -41,6 +41,10 @@ async function main(): Promise<void> {
   log.info({ configFile, dataDir: config.dataDir ?? 'memory only' }, 'starting halyard')
 
   let broker: Broker | undefined
+  // Some listener errors arrive as 'error' events rather than rejections; during startup
+  // they get the same one-line explanation instead of a stack trace.
+  const onCrash = (err: unknown): void => void failStartup(err, config, log, broker)
+  process.on('uncaughtException', onCrash)
   try {
     // Loaded only now so that --help and config errors answer without opening the store.
     const { createBroker } = await import('./broker.js')
@@ -49,13 +53,24 @@ async function main(): Promise<void> {
     reloadOnHangup(broker, log)
     await broker.listen()
   } catch (err) {
-    const advice = explainStartupError(err, config)
-    if (advice === undefined) log.error({ err }, 'startup failed')
-    process.stderr.write(`halyard: ${advice ?? `could not start: ${String(err)}`}\n`)
-    await broker?.close().catch(() => undefined)
-    process.exit(EXIT_FAILURE)
+    return failStartup(err, config, log, broker)
   }
+  process.off('uncaughtException', onCrash)
   logListening(broker.addresses(), config, log)
+}
+
+let isFailing = false
+
+/** Says what went wrong (in one line when the user can fix it), closes what started, exits 1. */
+async function failStartup(err: unknown, config: BrokerConfig, log: Logger, broker: Broker | undefined): Promise<void> {
+  if (isFailing) return
+  isFailing = true
+  const advice = explainStartupError(err, config)
+  if (advice === undefined) log.error({ err }, 'startup failed')
+  process.stderr.write(`halyard: ${advice ?? `could not start: ${String(err)}`}\n`)
+  setTimeout(() => process.exit(EXIT_FAILURE), 5000).unref()
+  await broker?.close().catch(() => undefined)
+  process.exit(EXIT_FAILURE)
 }
 
 /** SIGINT/SIGTERM close the broker and exit 0; a second signal while closing exits 1 at once. */
@@ -89,24 +104,32 @@ function reloadOnHangup(broker: Broker, log: Logger): void {
 }
 
 function logListening(addresses: ReturnType<Broker['addresses']>, config: BrokerConfig, log: Logger): void {
-  const urls = [
-    addresses.tcp && `mqtt://${hostPort(addresses.tcp)}`,
-    addresses.ws && `ws://${hostPort(addresses.ws)}${config.wsPath}`,
-  ].filter((url) => url !== undefined)
+  const urls = Object.entries(addresses).flatMap(([name, address]: [string, Address | undefined]) => {
+    if (address === undefined) return []
+    const path = name === 'ws' || name === 'wss' ? config.wsPath : ''
+    return [`${urlSchemes[name] ?? name}://${hostPort(address)}${path}`]
+  })
   log.info({ ...addresses }, `listening on ${urls.join(' and ')}`)
-  if (config.allowAnonymous && !['127.0.0.1', '::1', 'localhost'].includes(config.host)) {
+  if (config.allowAnonymous === true && !['127.0.0.1', '::1', 'localhost'].includes(config.host)) {
     log.warn(`listening on ${config.host} with allowAnonymous: anyone who can reach this machine can connect`)
   }
 }
 
+const urlSchemes: Record<string, string> = { tcp: 'mqtt', tls: 'mqtts', ws: 'ws', wss: 'wss' }
 const hostPort = ({ host, port }: Address): string => `${host.includes(':') ? `[${host}]` : host}:${port}`
+
+/** The flag that sets the listener on `port`, from the settings table (`--ws-port`, ...). */
+function portFlag(port: number, config: BrokerConfig): string {
+  const setting = settings.find((s) => s.placeholder === 'PORT' && s.read(config) === port)
+  return `--${setting?.flag ?? 'port'}`
+}
 
 /** One line telling the user what to do about a failure they can fix; undefined for bugs. */
 function explainStartupError(err: unknown, config: BrokerConfig): string | undefined {
   for (let e = err; typeof e === 'object' && e !== null; e = (e as { cause?: unknown }).cause) {
     const { code, port, syscall, path } = e as { code?: unknown; port?: unknown; syscall?: unknown; path?: unknown }
     const portNumber = typeof port === 'number' ? port : config.port
-    const flag = portNumber === config.wsPort ? '--ws-port' : '--port'
+    const flag = portFlag(portNumber, config)
     switch (code) {
       case 'EADDRINUSE':
         return `port ${portNumber} is in use: stop the other broker or pass ${flag}`

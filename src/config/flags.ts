@@ -13,12 +13,14 @@ export interface Flag {
 }
 
 const options: Options = {}
-for (const option of Object.values(metaOptions)) {
-  options[option.flag] = { type: option.placeholder === undefined ? 'boolean' : 'string', short: option.short }
+const add = (flag: string, isSwitch: boolean, short: string | undefined): void => {
+  // parseArgs rejects `short: undefined`, so the key is left out instead
+  options[flag] = { type: isSwitch ? 'boolean' : 'string', ...(short === undefined ? {} : { short }) }
 }
+for (const option of Object.values(metaOptions)) add(option.flag, option.placeholder === undefined, option.short)
 for (const setting of settings) {
-  options[setting.flag] = { type: setting.isSwitch ? 'boolean' : 'string', short: setting.short }
-  if (setting.isSwitch) options[`no-${setting.flag}`] = { type: 'boolean' }
+  add(setting.flag, setting.isSwitch, setting.short)
+  if (setting.isSwitch) add(`no-${setting.flag}`, true, undefined)
 }
 const longNames = Object.keys(options)
 
