@@ -112,13 +112,13 @@ async function readLines(file: string, mayBeMissing: boolean): Promise<string[]>
     text = await readFile(file, 'utf8')
   } catch (err) {
     if ((err as { code?: unknown }).code === 'ENOENT' && mayBeMissing) return []
-    if ((err as { code?: unknown }).code === 'ENOENT') throw new Error(`${file} does not exist`)
+    if ((err as { code?: unknown }).code === 'ENOENT') throw new Error(`${file} does not exist`, { cause: err })
     throw err
   }
   try {
     parsePasswordFile(text, file)
   } catch (err) {
-    if (isAuthFileError(err)) throw new Error(`${err.message}; fix that line first (or start over with -c)`)
+    if (isAuthFileError(err)) throw new Error(`${err.message}; fix that line first (or start over with -c)`, { cause: err })
     throw err
   }
   const lines = text.split('\n').map((line) => (line.endsWith('\r') ? line.slice(0, -1) : line))

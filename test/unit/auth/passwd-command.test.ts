@@ -1,0 +1,88 @@
+import { readFileSync, statSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { PassThrough } from 'node:stream'
+import t from 'tap'
+import { parsePasswordFile } from '../../../src/auth/index.js'
+import { runPasswd } from '../../../src/auth/passwd-command.js'
+
+/** `halyard passwd` with its arguments, stdin given as text; resolves with the exit code and output. */
+async function passwd(args: string[], input = ''): Promise<{ code: number; out: string; err: string }> {
+  const stdin = new PassThrough()
+  const stdout = new PassThrough()
+  const stderr = new PassThrough()
+  let out = ''
+  let err = ''
+  stdout.on('data', (d: Buffer) => { out += d.toString() })
+  stderr.on('data', (d: Buffer) => { err += d.toString() })
+  stdin.end(input)
+  const code = await runPasswd(args, { stdin, stdout, stderr })
+  return { code, out, err }
+}
+
+const verify = async (file: string, user: string, password: string): Promise<boolean> =>
+  parsePasswordFile(readFileSync(file, 'utf8'), file).verify(user, Buffer.from(password))
+
+t.test('-c -b creates a file of $7$ entries readable only by its owner', async (t) => {
+  const file = join(t.testdir(), 'pw')
+  t.equal((await passwd(['-c', '-b', file, 'alice', 'wonder'])).code, 0)
+  t.match(readFileSync(file, 'utf8'), /^alice:\$7\$101\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+\n$/)
+  t.equal(statSync(file).mode & 0o777, 0o600)
+  t.equal(await verify(file, 'alice', 'wonder'), true)
+})
+
+t.test('without -c, users are added or replaced and other lines (comments too) are kept', async (t) => {
+  const file = join(t.testdir(), 'pw')
+  await passwd(['-c', '-b', file, 'alice', 'one'])
+  writeFileSync(file, `# team\n${readFileSync(file, 'utf8')}`)
+  t.equal((await passwd(['-b', file, 'bob', 'two'])).code, 0)
+  t.equal((await passwd(['-b', file, 'alice', 'three'])).code, 0)
+  const lines = readFileSync(file, 'utf8').trimEnd().split('\n')
+  t.equal(lines[0], '# team')
+  t.same(lines.slice(1).map((l) => l.split(':')[0]), ['alice', 'bob'], 'alice replaced in place')
+  t.equal(await verify(file, 'alice', 'three'), true)
+  t.equal(await verify(file, 'bob', 'two'), true)
+})
+
+t.test('asks for the password twice (from a pipe here) and refuses a mismatch or an empty one', async (t) => {
+  const file = join(t.testdir(), 'pw')
+  const ok = await passwd([file, 'carol'], 'hunter2\nhunter2\n')
+  t.equal(ok.code, 0)
+  t.match(ok.out, /Password: [\s\S]*Reenter password: /)
+  t.equal(await verify(file, 'carol', 'hunter2'), true)
+  const mismatch = await passwd([file, 'dave'], 'one\ntwo\n')
+  t.equal(mismatch.code, 1)
+  t.match(mismatch.err, /passwords do not match/)
+  const empty = await passwd([file, 'erin'], '\n\n')
+  t.equal(empty.code, 1)
+  t.match(empty.err, /password is empty/)
+  t.notMatch(readFileSync(file, 'utf8'), /dave|erin/)
+})
+
+t.test('-D deletes a user; deleting one that is not there is an error', async (t) => {
+  const file = join(t.testdir(), 'pw')
+  await passwd(['-c', '-b', file, 'alice', 'a'])
+  await passwd(['-b', file, 'bob', 'b'])
+  t.equal((await passwd(['-D', file, 'alice'])).code, 0)
+  t.notMatch(readFileSync(file, 'utf8'), /alice/)
+  const missing = await passwd(['-D', file, 'alice'])
+  t.equal(missing.code, 1)
+  t.match(missing.err, /user alice is not in/)
+})
+
+t.test('refuses to touch a file it cannot read as a password file', async (t) => {
+  const file = join(t.testdir(), 'pw')
+  writeFileSync(file, 'alice:plaintext\n')
+  const result = await passwd(['-b', file, 'bob', 'b'])
+  t.equal(result.code, 1)
+  t.match(result.err, /line 1: user "alice": not a \$6\$ or \$7\$ hash.*start over with -c/)
+  t.equal(readFileSync(file, 'utf8'), 'alice:plaintext\n', 'unchanged')
+})
+
+t.test('usage errors exit 2 with the usage text', async (t) => {
+  const dir = t.testdir()
+  for (const args of [[], [join(dir, 'pw')], ['-x', 'f', 'u'], ['-D', '-b', 'f', 'u', 'p'], ['-b', 'f', 'u'], ['f', 'a:b'], ['f', '']]) {
+    const result = await passwd(args)
+    t.equal(result.code, 2, args.join(' '))
+    t.match(result.err, /Usage: halyard passwd/)
+  }
+})
