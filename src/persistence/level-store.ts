@@ -72,6 +72,8 @@ export class LevelStore extends AedesAdapter {
   readonly #db: Level<string, Buffer>
   readonly #writer: BatchWriter
   readonly #retainedIndex = new TopicIndex()
+  /** Retained updates committed but not yet written; an empty payload is a pending delete. */
+  readonly #pendingRetained = new Map<string, StoredMessage>()
   readonly #incoming = new Map<string, Set<number>>()
   #seq = 0
   #opening: Promise<void> | undefined
@@ -124,10 +126,16 @@ export class LevelStore extends AedesAdapter {
     if (incoming !== undefined) {
       ops.push({ type: 'put', key: incomingKey(incoming.clientId, incoming.messageId), value: EMPTY })
     }
+    if (retained !== undefined) {
+      // Visible to lookups at once, as it already is to live subscribers: a SUBSCRIBE that
+      // arrives while the batch is being written must not miss it (or see the old value).
+      this.#pendingRetained.set(retained.topic, retained)
+      if (retained.payload.length === 0) this.#retainedIndex.delete(retained.topic)
+      else this.#retainedIndex.add(retained.topic)
+    }
     const apply = (): void => {
-      if (retained !== undefined) {
-        if (retained.payload.length === 0) this.#retainedIndex.delete(retained.topic)
-        else this.#retainedIndex.add(retained.topic)
+      if (retained !== undefined && this.#pendingRetained.get(retained.topic) === retained) {
+        this.#pendingRetained.delete(retained.topic)
       }
       if (incoming !== undefined) this.#incomingOf(incoming.clientId).add(incoming.messageId)
     }
@@ -141,6 +149,12 @@ export class LevelStore extends AedesAdapter {
       const chunk = topics.slice(start, start + GET_MANY_CHUNK)
       const values = await this.#db.getMany(chunk.map(retainedKey))
       for (let i = 0; i < chunk.length; i++) {
+        const topic = chunk[i] ?? ''
+        const pending = this.#pendingRetained.get(topic)
+        if (pending !== undefined) {
+          if (pending.payload.length > 0 && !isExpired(pending, now)) yield pending
+          continue
+        }
         const value = values[i]
         // Gone between the index walk and the read: a delete landed meanwhile.
         if (value === undefined) continue

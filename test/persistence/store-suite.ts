@@ -71,6 +71,16 @@ export function runStoreSuite(t: Test, { name, factory }: StoreSuiteOptions): vo
     t.equal(await store.hasIncoming('pub', 7), true)
   })
 
+  test('a retained update is visible to lookups as soon as it is committed, before the write resolves', async (t, store) => {
+    await store.commit({ retained: message('live/t', 'old', { retain: true }) })
+    const writing = store.commit({ retained: message('live/t', 'new', { retain: true }) })
+    t.same((await collect(store.retainedMatching(['live/#']))).map((m) => m.payload.toString()), ['new'])
+    const deleting = store.commit({ retained: message('live/t', '', { retain: true }) })
+    t.same(await collect(store.retainedMatching(['live/#'])), [], 'a pending delete hides the old value')
+    await Promise.all([writing, deleting])
+    t.same(await collect(store.retainedMatching(['live/#'])), [])
+  })
+
   test('a retained message is replaced by the next one and deleted by an empty payload [MQTT-3.3.1-6]', async (t, store) => {
     await store.commit({ retained: message('x', 'one', { retain: true }) })
     await store.commit({ retained: message('x', 'two', { retain: true }) })
