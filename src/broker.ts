@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events'
+import { stat } from 'node:fs/promises'
 import type { Server } from 'node:net'
 import type { SecureContextOptions, Server as TlsServer } from 'node:tls'
 import type { AddressInfo } from 'node:net'
@@ -15,7 +16,8 @@ import { LevelStore, MemoryStore, type PublishWrite, type Store, type StoredMess
 import { ReasonCode } from './protocol/index.js'
 import { Router, type SharedStrategy } from './router/index.js'
 import { SessionManager } from './session/index.js'
-import { listenTcp, listenTls, listenWs, type TlsListenerOptions, type WsListener } from './transport/index.js'
+import { listenTcp, listenTls, listenWs, type TlsListenerOptions, type WsListener, type WsListenerOptions } from './transport/index.js'
+import { MQTT_BUNDLE_URL, mqttBrowserBundle, staticFiles } from './http/index.js'
 
 export interface BrokerOptions {
   /** Missing keys take their defaults; `limits` is merged key by key. */
@@ -49,6 +51,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
   #ws: WsListener | undefined
   #tls: TlsServer | undefined
   #wss: WsListener | undefined
+  /** What the WS and WSS listeners share beyond MQTT: the Origin allow-list, static files. */
+  #web: Pick<WsListenerOptions, 'origins' | 'onRequest'> = {}
   #isOpen = false
 
   constructor(opts: BrokerOptions = {}) {
@@ -103,6 +107,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       this.log.warn('aclFile is set but nothing verifies usernames (no passwordFile, authenticate hook or certificate identity): a client can claim any user\'s ACL lines')
     }
     const tls = this.config.tlsPort !== 0 || this.config.wssPort !== 0 ? await readTlsCredentials(this.config) : undefined
+    this.#web = await this.#webOptions()
     if (!this.#isOpen) {
       await this.#store.open()
       this.#isOpen = true
@@ -113,7 +118,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     if (port >= 0) this.#tcp = await listenTcp({ host, port }, this.#accept)
     // wsPort 0 disables WebSocket; -1 (embedding and tests) picks a free port.
     if (wsPort !== 0) {
-      this.#ws = await listenWs({ host, port: Math.max(wsPort, 0), path: wsPath, maxPayload: limits.maxPacketSize }, this.#accept)
+      this.#ws = await listenWs({ host, port: Math.max(wsPort, 0), path: wsPath, maxPayload: limits.maxPacketSize, ...this.#web }, this.#accept)
     }
     if (tls !== undefined) await this.#listenSecure(tls)
   }
@@ -130,8 +135,25 @@ export class Broker extends EventEmitter<BrokerEvents> {
     }
     if (tlsPort !== 0) this.#tls = await listenTls({ host, port: Math.max(tlsPort, 0), tls: options }, this.#accept)
     if (wssPort !== 0) {
-      this.#wss = await listenWs({ host, port: Math.max(wssPort, 0), path: wsPath, maxPayload: limits.maxPacketSize, tls: options }, this.#accept)
+      this.#wss = await listenWs({ host, port: Math.max(wssPort, 0), path: wsPath, maxPayload: limits.maxPacketSize, tls: options, ...this.#web }, this.#accept)
     }
+  }
+
+  /** `wsOrigins`, and `serveStatic` checked and turned into a request handler. */
+  async #webOptions(): Promise<Pick<WsListenerOptions, 'origins' | 'onRequest'>> {
+    const { serveStatic, wsOrigins, wsPort, wssPort } = this.config
+    if (serveStatic === null) return { origins: wsOrigins }
+    if (wsPort === 0 && wssPort === 0) {
+      throw new ConfigError('CONFIG_CONFLICT', 'serveStatic needs a WebSocket listener: set wsPort (or wssPort)', { key: 'serveStatic' })
+    }
+    if ((await stat(serveStatic).catch(() => undefined))?.isDirectory() !== true) {
+      throw new ConfigError('CONFIG_INVALID_VALUE', `serveStatic = ${serveStatic}: expected a folder that exists`, { key: 'serveStatic' })
+    }
+    const bundle = mqttBrowserBundle()
+    if (bundle === undefined) this.log.warn(`the mqtt package is not installed: ${MQTT_BUNDLE_URL} will not be served`)
+    const mounts: Record<string, string> = bundle === undefined ? {} : { [MQTT_BUNDLE_URL]: bundle }
+    this.log.info({ serveStatic }, 'serving static files on the WebSocket port')
+    return { origins: wsOrigins, onRequest: staticFiles({ root: serveStatic, mounts, log: this.log }) }
   }
 
   /**

@@ -55,5 +55,6 @@ function row(left: string, right: string): string {
 
 function formatDefault(value: unknown): string {
   if (value === undefined) return 'not set'
+  if (Array.isArray(value)) return value.length === 0 ? 'none' : value.join(',')
   return value === null ? 'none' : String(value)
 }

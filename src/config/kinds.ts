@@ -111,3 +111,32 @@ export function nullableText(expected: string, placeholder: string): Kind<string
     fromJson: (value) => (value === null ? null : inner.fromJson(value)),
   }
 }
+
+/**
+ * Web origins (`https://example.com`, `http://127.0.0.1:8080`): a comma-separated list on the
+ * command line, an array in a config file. Each is stored as a browser serialises it in the
+ * `Origin` header (lower-case, no default port, no trailing slash), so comparison is exact.
+ */
+export function originList(): Kind<string[]> {
+  const one = (value: unknown): string | undefined => {
+    if (typeof value !== 'string') return undefined
+    let url: URL
+    try {
+      url = new URL(value.trim())
+    } catch {
+      return undefined
+    }
+    const isBare = url.pathname === '/' && url.search === '' && url.hash === '' && url.username === '' && url.password === ''
+    return (url.protocol === 'http:' || url.protocol === 'https:') && isBare ? url.origin : undefined
+  }
+  const all = (values: readonly unknown[]): string[] | undefined => {
+    const origins = values.map(one)
+    return origins.every((o) => o !== undefined) ? [...new Set(origins)] : undefined
+  }
+  return {
+    expected: 'a list of origins such as https://example.com (comma-separated on the command line, an array in a config file)',
+    placeholder: 'ORIGINS',
+    fromText: (text) => (text.trim() === '' ? [] : all(text.split(','))),
+    fromJson: (value) => (Array.isArray(value) ? all(value) : undefined),
+  }
+}

@@ -42,6 +42,7 @@ export function loadConfig({ argv, env, cwd }: LoadConfigOptions): LoadedConfig 
   applyEnv(config, env)
   applyFlags(config, flags)
   if (config.dataDir !== null) config.dataDir = resolve(cwd, config.dataDir)
+  if (config.serveStatic !== null) config.serveStatic = resolve(cwd, config.serveStatic)
   for (const key of fileSettings) {
     const path = config[key]
     if (path !== null) config[key] = resolve(cwd, path)

@@ -15,6 +15,16 @@ export interface BrokerConfig {
   /** WebSocket listener port; 0 disables it; -1 picks a free port (embedding, tests). */
   wsPort: number
   wsPath: string
+  /**
+   * Origins (`https://dashboard.example.com`) whose pages may open a WebSocket to the broker;
+   * empty allows every origin. Clients that send no `Origin` (not browsers) are not affected.
+   */
+  wsOrigins: string[]
+  /**
+   * A folder served over HTTP on the WebSocket listeners' ports (a browser dashboard), with
+   * MQTT.js's browser bundle at `/vendor/mqtt.js`; `null` serves nothing.
+   */
+  serveStatic: string | null
   /** LevelDB directory; `null` keeps everything in memory (nothing survives a restart). */
   dataDir: string | null
   /** fsync every commit before acknowledging (survives power loss, slower). */
@@ -100,6 +110,8 @@ export const defaultConfig: BrokerConfig = {
   port: 1883,
   wsPort: 0,
   wsPath: '/mqtt',
+  wsOrigins: [],
+  serveStatic: null,
   dataDir: './data',
   syncWrites: false,
   logLevel: 'info',

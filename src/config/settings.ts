@@ -8,7 +8,7 @@
  * the schema without describing it here is a compile error.
  */
 import { ConfigError, type Source } from './errors.js'
-import { boolean, directory, filePath, integer, nullableText, oneOf, optionalText, text, type Kind } from './kinds.js'
+import { boolean, directory, filePath, integer, nullableText, oneOf, optionalText, originList, text, type Kind } from './kinds.js'
 import type { BrokerConfig } from './schema.js'
 
 export const ENV_PREFIX = 'HALYARD_'
@@ -122,6 +122,14 @@ const topLevelSettings: { [K in TopKey]: Setting } = {
   wsPath: topLevel('wsPath', {
     kind: text({ expected: 'a URL path starting with "/"', placeholder: 'PATH', isValid: (v) => v.startsWith('/') }),
     help: 'URL path WebSocket clients connect to',
+  }),
+  wsOrigins: topLevel('wsOrigins', {
+    kind: originList(),
+    help: 'Origins whose web pages may connect over WebSocket; none listed allows every origin',
+  }),
+  serveStatic: topLevel('serveStatic', {
+    kind: { ...filePath('a folder of web pages'), placeholder: 'DIR' },
+    help: 'Serve this folder over HTTP on the WebSocket port(s), MQTT.js at /vendor/mqtt.js',
   }),
   dataDir: topLevel('dataDir', {
     kind: directory(),
