@@ -3,8 +3,8 @@ import type { Logger } from 'pino'
 import type { ClientInfo } from '../auth/index.js'
 import { dispatch, type ClientContext, type CloseOptions, type Core } from '../handlers/index.js'
 import {
-  Decoder, MqttError, ReasonCode, encode,
-  type InboundPacket, type OutboundPacket, type ProtocolVersion,
+  Decoder, MqttError, ReasonCode, encode, protocolError,
+  type AuthPacket, type InboundPacket, type OutboundPacket, type ProtocolVersion,
 } from '../protocol/index.js'
 import type { Outlet, Session } from '../session/index.js'
 import { AckQueue } from './ack-queue.js'
@@ -41,6 +41,7 @@ export class Connection implements ClientContext, Outlet {
   maxOutboundPacketSize = Number.MAX_SAFE_INTEGER
   isDisconnecting = false
   wantsProblemInfo = true
+  authMethod: string | undefined
 
   readonly #stream: Duplex
   readonly #decoder: Decoder
@@ -58,6 +59,7 @@ export class Connection implements ClientContext, Outlet {
   /** Set when the connection closed before any session was attached: see `#releaseLateSession`. */
   #lateRelease: { publishWill: boolean; reason: string } | undefined
   #aliases: OutboundAliases | undefined
+  #authWaiter: ((packet: AuthPacket) => void) | undefined
 
   constructor(core: Core, stream: Duplex, info: ConnectionInfo) {
     this.core = core
@@ -112,11 +114,12 @@ export class Connection implements ClientContext, Outlet {
     this.#aliases = max > 0 ? new OutboundAliases(max) : undefined
   }
 
-  send(packet: OutboundPacket): boolean {
+  send(packet: OutboundPacket, encoded?: Buffer): boolean {
     if (this.#closing !== null && packet.cmd !== 'disconnect') return false
     const aliasedTopic = this.#aliases !== undefined && packet.cmd === 'publish' ? packet.topic : undefined
     if (aliasedTopic !== undefined && packet.cmd === 'publish') this.#aliases?.apply(packet)
-    const bytes = encode(packet, this.protocolVersion)
+    // Shared bytes are only good while the packet is unchanged (no alias rewrote it).
+    const bytes = encoded !== undefined && aliasedTopic === undefined ? encoded : encode(packet, this.protocolVersion)
     if (bytes.length === 0) return false
     if (bytes.length > this.maxOutboundPacketSize) {
       // The client never saw this alias being set: it must not be used later.
@@ -170,8 +173,27 @@ export class Connection implements ClientContext, Outlet {
     }
   }
 
+  nextAuth(): Promise<AuthPacket> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#authWaiter = undefined
+        reject(protocolError('no AUTH reply within limits.connectTimeout'))
+      }, this.core.config.limits.connectTimeout)
+      this.#authWaiter = (packet) => {
+        clearTimeout(timer)
+        this.#authWaiter = undefined
+        resolve(packet)
+      }
+    })
+  }
+
   readonly #onPacket = (packet: InboundPacket): void => {
     if (this.#closing !== null) return
+    // An authentication exchange runs while other packets wait: its AUTH replies go straight to it.
+    if (packet.cmd === 'auth' && this.#authWaiter !== undefined) {
+      this.#authWaiter(packet)
+      return
+    }
     if (this.#held || this.#inbox.length > 0) {
       this.#inbox.push(packet)
       if (this.#inbox.length > MAX_INBOX) this.#stream.pause()

@@ -1,4 +1,4 @@
-import type { ProtocolVersion, PublishPacket, PublishProperties, QoS } from '../protocol/index.js'
+import { encodePublish, patchMessageId, publishMessageIdOffset, type ProtocolVersion, type PublishPacket, type PublishProperties, type QoS } from '../protocol/index.js'
 import type { QueueState, QueuedMessage, StoredMessage } from '../persistence/index.js'
 import type { Delivery } from '../router/index.js'
 
@@ -77,5 +77,45 @@ function outboundProperties(out: Outgoing, now: number): PublishProperties | und
   if (out.subscriptionIds !== undefined) {
     props.subscriptionIdentifier = out.subscriptionIds.length === 1 ? out.subscriptionIds[0] : out.subscriptionIds
   }
+  return props
+}
+
+/**
+ * Encode once per fan-out: the bytes of a message for each (5.0 or not, QoS) are made the first
+ * time a subscriber needs them and shared with every other subscriber; only the packet id and
+ * the RETAIN / DUP bits are patched, in a copy. Messages with per-subscriber properties
+ * (Subscription Identifiers) or a changing one (the remaining Message Expiry Interval) are
+ * encoded per subscriber. Cached on the message object itself, so it goes when the message does.
+ */
+const encodedCache = new WeakMap<StoredMessage, Array<Buffer | undefined>>()
+
+export function encodedPublish(out: Outgoing, version: ProtocolVersion, dup: boolean): Buffer | undefined {
+  const { message } = out
+  if (out.subscriptionIds !== undefined || message.expiresAt !== undefined) return undefined
+  const slot = (version === 5 ? 3 : 0) + out.qos
+  let variants = encodedCache.get(message)
+  if (variants === undefined) {
+    variants = []
+    encodedCache.set(message, variants)
+  }
+  let base = variants[slot]
+  if (base === undefined) {
+    const packet: PublishPacket = { cmd: 'publish', topic: message.topic, payload: message.payload, qos: out.qos, retain: false, dup: false }
+    if (version === 5 && message.properties !== undefined) packet.properties = stripped(message.properties)
+    base = encodePublish(packet, version)
+    variants[slot] = base
+  }
+  if (out.qos === 0 && !out.retain) return base
+  const copy = Buffer.allocUnsafe(base.length)
+  base.copy(copy)
+  copy[0] = (copy[0] ?? 0) | (out.retain ? 0x01 : 0) | (dup ? 0x08 : 0)
+  if (out.qos > 0) patchMessageId(copy, publishMessageIdOffset(copy), out.messageId)
+  return copy
+}
+
+function stripped(src: PublishProperties): PublishProperties {
+  const props: PublishProperties = { ...src }
+  delete props.topicAlias
+  delete props.subscriptionIdentifier
   return props
 }

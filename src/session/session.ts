@@ -2,13 +2,16 @@ import type { Logger } from 'pino'
 import type { OutboundPacket, ProtocolVersion, Will } from '../protocol/index.js'
 import type { SessionMeta, Store, SubscriptionRecord } from '../persistence/index.js'
 import type { Delivery, Subscriber } from '../router/index.js'
-import { fromDelivery, fromQueued, isExpired, toPublishPacket, type Outgoing } from './outgoing.js'
+import { encodedPublish, fromDelivery, fromQueued, isExpired, toPublishPacket, type Outgoing } from './outgoing.js'
 
 /** What a session writes to: the connection, seen from here as an outlet for packets. */
 export interface Outlet {
   readonly protocolVersion: ProtocolVersion
-  /** Returns false when the packet was not sent (too large for the client, or closed). */
-  send(packet: OutboundPacket): boolean
+  /**
+   * Returns false when the packet was not sent (too large for the client, or closed).
+   * `encoded`, when given, are the packet's bytes already made (shared across a fan-out).
+   */
+  send(packet: OutboundPacket, encoded?: Buffer): boolean
   /** Bytes accepted but not yet flushed to the socket: back-pressure for QoS 0. */
   readonly bufferedBytes: number
 }
@@ -212,7 +215,7 @@ export class Session implements Subscriber {
     const now = Date.now()
     for (const out of this.#inflight.values()) {
       if (out.state === 'released') outlet.send({ cmd: 'pubrel', messageId: out.messageId })
-      else outlet.send(toPublishPacket(out, outlet.protocolVersion, true, now))
+      else this.#sendPublish(outlet, out, true, now)
     }
     this.#drain()
   }
@@ -252,7 +255,12 @@ export class Session implements Subscriber {
       this.#log.debug({ topic: delivery.message.topic }, 'client is not reading: QoS 0 message dropped')
       return false
     }
-    return outlet.send(toPublishPacket(fromDelivery(delivery), outlet.protocolVersion, false, Date.now()))
+    return this.#sendPublish(outlet, fromDelivery(delivery), false, Date.now())
+  }
+
+  #sendPublish(outlet: Outlet, out: Outgoing, dup: boolean, now: number): boolean {
+    const version = outlet.protocolVersion
+    return outlet.send(toPublishPacket(out, version, dup, now), encodedPublish(out, version, dup))
   }
 
   #countStored(delivery: Delivery): boolean {
@@ -294,7 +302,7 @@ export class Session implements Subscriber {
       // The id must survive a restart so that a resend is recognised as a duplicate [MQTT-4.3.3-1].
       this.#background(this.#store.updateQueued(this.clientId, out.seq, 'sent', out.messageId))
     }
-    if (!outlet.send(toPublishPacket(out, outlet.protocolVersion, false, Date.now()))) {
+    if (!this.#sendPublish(outlet, out, false, Date.now())) {
       // Too large for this client: it is dropped for this client only [MQTT-3.1.2-25].
       this.#inflight.delete(out.messageId)
       if (out.seq !== undefined) this.#background(this.#store.removeQueued(this.clientId, out.seq))
@@ -306,7 +314,7 @@ export class Session implements Subscriber {
     if (outlet === null) return
     this.#inflight.set(out.messageId, out)
     if (out.state === 'released') outlet.send({ cmd: 'pubrel', messageId: out.messageId })
-    else outlet.send(toPublishPacket(out, outlet.protocolVersion, true, now))
+    else this.#sendPublish(outlet, out, true, now)
   }
 
   #allocateId(): number {
