@@ -18,6 +18,15 @@ export default tseslint.config(
     },
   },
   {
+    // The dashboard is plain browser JavaScript, served as it is written (no build step).
+    files: ['examples/dashboard/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(['window', 'document', 'location', 'URLSearchParams', 'requestAnimationFrame', 'setInterval']
+        .map((name) => [name, 'readonly'])),
+    },
+  },
+  {
     // tap collects the promise of every t.test() itself; awaiting each would serialise nothing.
     files: ['test/**/*.ts'],
     rules: { '@typescript-eslint/no-floating-promises': 'off' },
