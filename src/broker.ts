@@ -5,7 +5,7 @@ import type { SecureContextOptions, Server as TlsServer } from 'node:tls'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import pino, { type Logger } from 'pino'
-import { Security, anonymousExposure, type BrokerHooks, type ReloadResult } from './auth/index.js'
+import { Security, anonymousExposure, type BrokerHooks, type EnhancedAuthenticator, type ReloadResult } from './auth/index.js'
 import { ConfigError } from './config/errors.js'
 import { checkListeners } from './config/listeners.js'
 import { defaultConfig, type BrokerConfig } from './config/schema.js'
@@ -24,6 +24,8 @@ export interface BrokerOptions {
   config?: Partial<Omit<BrokerConfig, 'limits'>> & { limits?: Partial<BrokerConfig['limits']> }
   logger?: Logger
   hooks?: BrokerHooks
+  /** MQTT 5.0 enhanced authentication methods (e.g. `scramAuthenticator('sha256', lookup)`). */
+  authMethods?: EnhancedAuthenticator[]
   /** Bring your own store (e.g. a cluster backend); otherwise LevelDB at dataDir, or memory. */
   store?: Store
   sharedStrategy?: SharedStrategy
@@ -85,6 +87,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       store: this.#store,
       hooks,
       security: this.#security,
+      authMethods: new Map((opts.authMethods ?? []).map((m) => [m.method, m])),
       events: this,
       log: this.log,
       clients: new Map<string, ClientContext>(),

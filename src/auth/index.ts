@@ -4,3 +4,5 @@ export { AuthFileError, isAuthFileError, type AuthFileErrorCode } from './errors
 export { PasswordFile, parsePasswordFile, hashPassword, PBKDF2_ITERATIONS } from './password-file.js'
 export { AclRules, parseAclFile, type AclSubject } from './acl-file.js'
 export { Security, anonymousExposure, isLoopbackHost, isSysTopic, type ReloadResult, type SecurityOptions } from './security.js'
+export type { AuthExchange, AuthStep, EnhancedAuthenticator } from './enhanced.js'
+export { scramAuthenticator, scramCredentials, type ScramCredentials, type ScramHash, type ScramLookup } from './scram.js'

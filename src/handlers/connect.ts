@@ -4,6 +4,7 @@ import { validateTopicName } from '../router/index.js'
 import { NEVER_EXPIRES } from '../session/index.js'
 import { applyAccessControl, authenticateConnect, permittedWill } from './access.js'
 import type { ClientContext } from './context.js'
+import { runAuthExchange } from './enhanced-auth.js'
 
 /**
  * CONNECT, as a table of contents: client id → keepalive → authentication → takeover →
@@ -34,11 +35,20 @@ async function connect(ctx: ClientContext, packet: ConnectPacket): Promise<void>
   if (packet.will !== undefined) checkWillTopic(ctx, packet.will.topic)
   const willProblem = checkWill(ctx, packet)
   if (willProblem !== null) return refuse(ctx, willProblem.code, willProblem.reason)
-  if (packet.properties?.authenticationMethod !== undefined) {
-    return refuse(ctx, ReasonCode.BadAuthenticationMethod, 'authentication method not supported')
+  const method = packet.properties?.authenticationMethod
+  let serverAuthData: Buffer | undefined
+  if (method !== undefined) {
+    const step = await runAuthExchange(ctx, method, packet.properties?.authenticationData)
+    if (step.kind !== 'success') {
+      return refuse(ctx, step.kind === 'failure' ? step.reasonCode : ReasonCode.NotAuthorized, step.kind === 'failure' ? step.reason : 'authentication incomplete')
+    }
+    ctx.authMethod = method
+    if (step.username !== undefined) ctx.username = step.username
+    serverAuthData = step.data
+  } else {
+    const authCode = await authenticateConnect(ctx, packet)
+    if (authCode !== 0) return refuse(ctx, authCode, 'authentication failed')
   }
-  const authCode = await authenticateConnect(ctx, packet)
-  if (authCode !== 0) return refuse(ctx, authCode, 'authentication failed')
 
   const { core } = ctx
   const previous = core.connectLocks.get(clientId)
@@ -47,14 +57,16 @@ async function connect(ctx: ClientContext, packet: ConnectPacket): Promise<void>
   core.connectLocks.set(clientId, lock)
   try {
     if (previous !== undefined) await previous
-    await establish(ctx, packet, clientId, keepalive)
+    await establish(ctx, packet, clientId, keepalive, serverAuthData)
   } finally {
     release()
     if (core.connectLocks.get(clientId) === lock) core.connectLocks.delete(clientId)
   }
 }
 
-async function establish(ctx: ClientContext, packet: ConnectPacket, clientId: string, keepalive: number): Promise<void> {
+async function establish(
+  ctx: ClientContext, packet: ConnectPacket, clientId: string, keepalive: number, serverAuthData: Buffer | undefined,
+): Promise<void> {
   const { core } = ctx
   const existing = core.clients.get(clientId)
   if (existing !== undefined && existing !== ctx) {
@@ -97,6 +109,10 @@ async function establish(ctx: ClientContext, packet: ConnectPacket, clientId: st
       connack.responseInformation = `${config.responseInformation}${clientId}`
     }
     ctx.useOutboundAliases(Math.min(config.outboundTopicAliases, props?.topicAliasMaximum ?? 0))
+    if (ctx.authMethod !== undefined) {
+      connack.authenticationMethod = ctx.authMethod
+      if (serverAuthData !== undefined) connack.authenticationData = serverAuthData
+    }
   }
   ctx.setKeepalive(keepalive)
   // [MQTT-3.2.2-2/3]: session present only when a session was resumed.

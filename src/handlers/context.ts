@@ -1,8 +1,8 @@
 import type { EventEmitter } from 'node:events'
 import type { Logger } from 'pino'
 import type { BrokerConfig } from '../config/schema.js'
-import type { BrokerHooks, ClientInfo, Security } from '../auth/index.js'
-import type { OutboundPacket, ProtocolVersion } from '../protocol/index.js'
+import type { BrokerHooks, ClientInfo, EnhancedAuthenticator, Security } from '../auth/index.js'
+import type { AuthPacket, OutboundPacket, ProtocolVersion } from '../protocol/index.js'
 import type { Store, StoredMessage } from '../persistence/index.js'
 import type { Router } from '../router/index.js'
 import type { Outlet, Session, SessionManager } from '../session/index.js'
@@ -23,6 +23,8 @@ export interface Core {
   readonly hooks: BrokerHooks
   /** Password file, ACL file, hooks and allowAnonymous, composed (src/auth/security.ts). */
   readonly security: Security
+  /** Enhanced authentication methods by Authentication Method name (5.0). */
+  readonly authMethods: ReadonlyMap<string, EnhancedAuthenticator>
   readonly events: EventEmitter<BrokerEvents>
   readonly log: Logger
   /** Connected clients by client id, for takeover [MQTT-3.1.4-3]. */
@@ -68,6 +70,8 @@ export interface ClientContext {
   isDisconnecting: boolean
   /** Set when the client asked for problem information (5.0, default true). */
   wantsProblemInfo: boolean
+  /** The Authentication Method negotiated at CONNECT (5.0 enhanced authentication). */
+  authMethod: string | undefined
 
   send(packet: OutboundPacket): boolean
   /** Sends `ack` after `after` resolves, keeping acknowledgements in arrival order [MQTT-4.6.0-2]. */
@@ -79,6 +83,8 @@ export interface ClientContext {
   /** Turns on server-to-client topic aliases, up to the client's Topic Alias Maximum. */
   useOutboundAliases(max: number): void
   setKeepalive(seconds: number): void
+  /** The client's next AUTH packet during an authentication exchange, bounded by connectTimeout. */
+  nextAuth(): Promise<AuthPacket>
   setProtocolVersion(version: ProtocolVersion): void
   /** Marks the connection established (CONNACK sent): starts normal packet handling. */
   markConnected(session: Session): void
