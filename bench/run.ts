@@ -31,7 +31,7 @@ const USAGE = `Usage: npm run bench -- [options]
 
   --quick                  about a minute: 1 round, 1 s per scenario, 1,000 idle connections,
                            10,000 retained messages (checks that the harness works)
-  --seconds N              sending phase of each throughput/latency run (default 4, quick 1)
+  --seconds N              sending phase of each throughput/latency run (default 3, quick 1)
   --rounds N               rounds per scenario; the table shows medians (default 3, quick 1)
   --scenario NAME[,NAME]   only these scenarios (repeatable): ${SCENARIOS.map((s) => s.name).join(', ')}
   --broker NAME[,NAME]     only these brokers (repeatable): ${TARGETS.join(', ')}
@@ -83,7 +83,7 @@ function parseCli(argv: string[]): Cli | null {
   })
   if (values.help) return null
   const isQuick = values.quick
-  const seconds = positive(values.seconds, isQuick ? 1 : 4, '--seconds', 120)
+  const seconds = positive(values.seconds, isQuick ? 1 : 3, '--seconds', 120)
   const scenarioNames = listFlag(values.scenario, SCENARIOS.map((s) => s.name), 'scenario')
   const brokerNames = listFlag(values.broker, TARGETS, 'broker') as TargetName[] | null
   return {
