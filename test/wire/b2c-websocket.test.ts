@@ -11,7 +11,7 @@ import { WsRawClient } from '../helpers/ws-raw.js'
  */
 
 t.test('WebSocket ping/pong', async (t) => {
-  const PING_MS = 50
+  const PING_MS = 100
   const streams: Duplex[] = []
   const listener = await listenWs(
     { host: '127.0.0.1', port: 0, path: '/mqtt', maxPayload: 1024, pingInterval: PING_MS },
