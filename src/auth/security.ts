@@ -36,8 +36,8 @@ const SUCCESS = 0x00
 const BAD_USERNAME_OR_PASSWORD = 0x86
 const NOT_AUTHORIZED = 0x87
 
-/** Topics per session whose read verdict is remembered; past it the cache starts over. */
-const READ_CACHE_SIZE = 256
+/** Topics per client whose verdict is remembered; past it the cache starts over. */
+const CACHE_SIZE = 256
 
 export interface SecurityOptions {
   passwordFile: string | null
@@ -60,6 +60,8 @@ export class Security {
   #passwords: PasswordFile | undefined
   #acl: AclRules | undefined
   #generation = 0
+  /** Write verdicts per connection (the subject object is the connection), for PUBLISH. */
+  readonly #writers = new WeakMap<AclSubject, (topic: string) => boolean>()
 
   constructor(opts: SecurityOptions) {
     this.#opts = opts
@@ -144,7 +146,13 @@ export class Security {
   canPublish(client: AclSubject, topic: string): boolean {
     if (isSysTopic(topic)) return false
     if (!this.hasAcl) return true
-    return this.#acl?.canWrite(client, topic) ?? false
+    let canWrite = this.#writers.get(client)
+    if (canWrite === undefined) {
+      const subject = { clientId: client.clientId, username: client.username }
+      canWrite = this.#cached((topic) => this.#acl?.canWrite(subject, topic) ?? false)
+      this.#writers.set(client, canWrite)
+    }
+    return canWrite(topic)
   }
 
   canSubscribe(client: AclSubject, filter: string): boolean {
@@ -160,6 +168,11 @@ export class Security {
   reader(client: AclSubject): ((topic: string) => boolean) | undefined {
     if (!this.hasAcl) return undefined
     const subject = { clientId: client.clientId, username: client.username }
+    return this.#cached((topic) => this.#acl?.canRead(subject, topic) ?? false)
+  }
+
+  /** `check` behind a small per-topic cache that a reload (a new generation) empties. */
+  #cached(check: (topic: string) => boolean): (topic: string) => boolean {
     const cache = new Map<string, boolean>()
     let generation = this.#generation
     return (topic) => {
@@ -169,8 +182,8 @@ export class Security {
       }
       let isAllowed = cache.get(topic)
       if (isAllowed === undefined) {
-        isAllowed = this.#acl?.canRead(subject, topic) ?? false
-        if (cache.size >= READ_CACHE_SIZE) cache.clear()
+        isAllowed = check(topic)
+        if (cache.size >= CACHE_SIZE) cache.clear()
         cache.set(topic, isAllowed)
       }
       return isAllowed

@@ -105,6 +105,18 @@ t.test('reload: new rules apply to existing read checks; a broken file keeps the
   t.equal(canRead('b/1'), true, 'the previous rules stay in force')
 })
 
+t.test('PUBLISH checks are cached per connection and follow a reload', async (t) => {
+  const s = await security(t, { acl: 'user u\ntopic write a/#\n' })
+  const connection = { clientId: 'c', username: 'u' }
+  t.equal(s.canPublish(connection, 'a/1'), true)
+  t.equal(s.canPublish(connection, 'b/1'), false)
+  writeFileSync(join(t.testdirName, 'acl'), 'user u\ntopic write b/#\n')
+  await s.reload()
+  t.equal(s.canPublish(connection, 'a/1'), false)
+  t.equal(s.canPublish(connection, 'b/1'), true)
+  t.equal(s.canPublish({ clientId: 'c', username: 'other' }, 'b/1'), false, 'another connection has its own answers')
+})
+
 t.test('reload of a password file that vanished keeps the users', async (t) => {
   const s = await security(t, { users: { alice: 'pw' } })
   const { rmSync } = await import('node:fs')
