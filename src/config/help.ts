@@ -9,7 +9,7 @@ export function helpText(): string {
     'Usage: halyard [options]',
     '       halyard passwd [-c | -D] FILE USER    (password files; halyard passwd --help)',
     '',
-    'Runs the Halyard MQTT broker (MQTT 3.1.1 and 5.0 over TCP and WebSocket).',
+    'Runs the Halyard MQTT broker (MQTT 3.1.1 and 5.0 over TCP, TLS, WebSocket and secure WebSocket).',
     '',
     'Each setting takes the first of: its flag, its HALYARD_* environment variable, its key in',
     'the --config file, the built-in default shown below. An empty variable counts as unset.',
