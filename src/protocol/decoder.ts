@@ -15,14 +15,21 @@ import { checkBody, checkConnect, PACKET_NAMES, toInboundPacket } from './valida
  * moment its bytes arrive (type, flags, a minimal Remaining Length of at most four bytes) and a
  * packet bigger than `maxPacketSize` is refused before a byte of its body is kept.
  *
- * Only a complete frame is handed on: first to the raw walk in validate.ts, then to one
- * long-lived mqtt-packet parser, whose 'packet' and 'error' events fire synchronously inside
- * `parse`. Frames that sit whole inside a chunk are passed as views of that chunk (no copy, and
- * a PUBLISH payload stays a view too); only a frame that spans chunks is copied, once.
+ * Only a complete frame is handed on: first to the raw walk in validate.ts, then (unless the
+ * fast path in fast-path.ts took it) to mqtt-packet. Frames that sit whole inside a chunk are
+ * passed as views of that chunk (no copy, and a PUBLISH payload stays a view too); only a frame
+ * that spans chunks is copied, once.
+ *
+ * One mqtt-packet parser serves every decoder in the process (`parseFrame`). A parser is an
+ * EventEmitter holding a BufferList stream (a whole Duplex) and a packet under construction:
+ * about 1 KB per connection, for the few packets (CONNECT, SUBSCRIBE, ...) that ever reach it.
+ * Sharing is safe because it is only ever given one complete frame, and its 'packet' and
+ * 'error' events fire synchronously inside `parse`: it holds nothing between calls. After a
+ * frame that fails or leaves bytes behind it is thrown away, so no state can leak into the next.
  *
  * The protocol version: mqtt-packet only parses 5.0 properties when `parser.settings
  * .protocolVersion === 5`, and its CONNECT parser replaces `settings` with the CONNECT packet
- * itself. We set `settings` to a fresh object of our own instead. The version is adopted from
+ * itself. We set `settings` before every parse instead. The version is adopted from
  * the first CONNECT as soon as it is decoded, before `onPacket` runs, so packets pipelined in the
  * same chunk behind the CONNECT are parsed at the right version even if the connection only
  * calls `setProtocolVersion` later. Before any CONNECT, other packets are parsed by 3.1.1 rules
@@ -51,13 +58,44 @@ const isServerOnly = (type: number): boolean =>
   type === PacketType.Connack || type === PacketType.Suback ||
   type === PacketType.Unsuback || type === PacketType.Pingresp
 
+/** The shared parser and what its last `parse` produced; see the essay above. */
+let sharedParser: CodecParser | undefined
+let parsed: unknown
+let codecError: unknown
+
+function parseFrame(frame: Buffer, protocolVersion: ProtocolVersion): unknown {
+  let parser = sharedParser
+  if (parser === undefined) {
+    // mqtt-packet's typings say Parser; ours name the `settings` field it really has (parser.js).
+    parser = mqttPacket.parser({ protocolVersion }) as unknown as CodecParser
+    parser.on('packet', (packet) => { parsed = packet })
+    parser.on('error', (err) => { codecError = err })
+    sharedParser = parser
+  }
+  parser.settings = { protocolVersion }
+  parsed = undefined
+  codecError = undefined
+  let left: number
+  try {
+    left = parser.parse(frame)
+  } catch (err) {
+    sharedParser = undefined
+    throw err
+  }
+  const packet = parsed
+  const error = codecError
+  parsed = undefined
+  codecError = undefined
+  if (error !== undefined || left !== 0) sharedParser = undefined
+  if (error !== undefined) throw fromCodecError(error)
+  if (packet === undefined) throw malformed('mqtt-packet produced no packet for a complete frame')
+  return packet
+}
+
 export class Decoder {
   readonly #maxPacketSize: number
-  readonly #parser: CodecParser
   readonly #reader = new ByteReader()
   #version: ProtocolVersion | undefined
-  #parsed: unknown
-  #codecError: unknown
   /** Remaining Length of the header `#readHeader` last completed. */
   #remainingLength = 0
   /** A frame that spans chunks: its pieces so far, their total, and its size once known. */
@@ -72,10 +110,6 @@ export class Decoder {
       throw new RangeError(`maxPacketSize must be an integer >= 2, got ${opts.maxPacketSize}`)
     }
     this.#maxPacketSize = opts.maxPacketSize
-    // mqtt-packet's typings say Parser; ours name the `settings` field it really has (parser.js).
-    this.#parser = mqttPacket.parser({ protocolVersion: 4 }) as unknown as CodecParser
-    this.#parser.on('packet', (packet) => { this.#parsed = packet })
-    this.#parser.on('error', (err) => { this.#codecError = err })
   }
 
   /** The version packets are parsed at; undefined until a CONNECT or `setProtocolVersion`. */
@@ -85,7 +119,6 @@ export class Decoder {
 
   setProtocolVersion(version: ProtocolVersion): void {
     this.#version = version
-    this.#parser.settings = { protocolVersion: version }
   }
 
   push(chunk: Buffer, onPacket: (packet: InboundPacket) => void): void {
@@ -234,7 +267,7 @@ export class Decoder {
       // allows: it means Reason Code 0x00 (Success) and no properties.
       const packet = type === PacketType.Auth && frame.length === headerLength
         ? toInboundPacket({ cmd: 'auth', reasonCode: 0 }, type)
-        : toInboundPacket(this.#parse(frame), type)
+        : toInboundPacket(parseFrame(frame, this.#version ?? 4), type)
       if (packet.cmd === 'connect') {
         // Adopt the first CONNECT's version; a second CONNECT is the connection's to refuse
         // [MQTT-3.1.0-2] and must not change how the stream is parsed.
@@ -267,14 +300,6 @@ export class Decoder {
     return undefined
   }
 
-  #parse(frame: Buffer): unknown {
-    this.#parsed = undefined
-    this.#codecError = undefined
-    this.#parser.parse(frame)
-    if (this.#codecError !== undefined) throw fromCodecError(this.#codecError)
-    if (this.#parsed === undefined) throw malformed('mqtt-packet produced no packet for a complete frame')
-    return this.#parsed
-  }
 }
 
 /**
