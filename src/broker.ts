@@ -5,7 +5,7 @@ import type { SecureContextOptions, Server as TlsServer } from 'node:tls'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import pino, { type Logger } from 'pino'
-import { Security, anonymousExposure, type BrokerHooks, type EnhancedAuthenticator, type ReloadResult } from './auth/index.js'
+import { Security, anonymousExposure, scramAuthenticator, type BrokerHooks, type EnhancedAuthenticator, type ReloadResult } from './auth/index.js'
 import { ConfigError } from './config/errors.js'
 import { checkListeners } from './config/listeners.js'
 import { defaultConfig, type BrokerConfig } from './config/schema.js'
@@ -87,7 +87,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       store: this.#store,
       hooks,
       security: this.#security,
-      authMethods: new Map((opts.authMethods ?? []).map((m) => [m.method, m])),
+      authMethods: this.#authMethods(opts.authMethods ?? []),
       events: this,
       log: this.log,
       clients: new Map<string, ClientContext>(),
@@ -244,6 +244,18 @@ export class Broker extends EventEmitter<BrokerEvents> {
       this.#isOpen = false
       await this.#store.close()
     }
+  }
+
+  /**
+   * Enhanced authentication methods: the embedder's, plus SCRAM-SHA-512 backed by the password
+   * file when there is one (its `$7$` entries are SCRAM-SHA-512 salted passwords).
+   */
+  #authMethods(given: EnhancedAuthenticator[]): Map<string, EnhancedAuthenticator> {
+    const methods = new Map(given.map((m) => [m.method, m]))
+    if (this.config.passwordFile !== null && !methods.has('SCRAM-SHA-512')) {
+      methods.set('SCRAM-SHA-512', scramAuthenticator('sha512', (user) => this.#security.scramSha512(user)))
+    }
+    return methods
   }
 
   readonly #accept = (stream: Duplex, info: ConnectionInfo): void => {

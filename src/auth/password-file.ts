@@ -51,6 +51,17 @@ export class PasswordFile {
     return this.#users.has(username)
   }
 
+  /**
+   * SCRAM-SHA-512 credentials for a `$7$` entry: its PBKDF2-HMAC-SHA512 hash is exactly
+   * SCRAM's SaltedPassword (RFC 5802), so the file backs MQTT 5.0 enhanced authentication as
+   * it is. `$6$` entries cannot, and give undefined.
+   */
+  scramSha512(username: string): { salt: Buffer; iterations: number; saltedPassword: Buffer } | undefined {
+    const entry = this.#users.get(username)
+    if (entry?.kind !== 'pbkdf2-sha512') return undefined
+    return { salt: entry.salt, iterations: entry.iterations, saltedPassword: entry.hash }
+  }
+
   /** True only for a known user with the right password. */
   async verify(username: string, password: Buffer | undefined): Promise<boolean> {
     const entry = this.#users.get(username)

@@ -23,6 +23,7 @@
  * a file that fails keeps the previous rules and the error is logged (fail closed: a broken
  * file never means "no rules").
  */
+import type { ScramCredentials } from './scram.js'
 import { readFile } from 'node:fs/promises'
 import type { Logger } from 'pino'
 import { parseAclFile, type AclRules, type AclSubject } from './acl-file.js'
@@ -74,6 +75,11 @@ export class Security {
 
   get hasAcl(): boolean {
     return this.#opts.aclFile !== null
+  }
+
+  /** SCRAM-SHA-512 credentials from the password file's `$7$` entries (reloads included). */
+  scramSha512(username: string): ScramCredentials | undefined {
+    return this.#passwords?.scramSha512(username)
   }
 
   /** Reads both files; throws `AuthFileError` so that a broker with a bad file does not start. */

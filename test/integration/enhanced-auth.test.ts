@@ -1,5 +1,7 @@
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import t from 'tap'
-import { scramAuthenticator, scramCredentials } from '../../src/auth/index.js'
+import { hashPassword, scramAuthenticator, scramCredentials } from '../../src/auth/index.js'
 import { startBroker } from '../helpers/broker.js'
 import { PacketClient } from '../helpers/packet-client.js'
 import { ScramClient } from '../helpers/scram-client.js'
@@ -67,4 +69,23 @@ t.test('SCRAM-SHA-256', async (t) => {
     c.send({ cmd: 'auth', reasonCode: 0x19, properties: { authenticationMethod: 'SCRAM-SHA-256' } })
     t.equal((await c.next('disconnect')).reasonCode, 0x82)
   })
+})
+
+t.test('SCRAM-SHA-512 works against a Mosquitto-format password file ($7$ entries) as it is', async (t) => {
+  const dir = t.testdir({})
+  const file = join(dir, 'passwd')
+  await writeFile(file, `carol:${await hashPassword('s3cret')}\n`)
+  const b = await startBroker({ memory: true, config: { passwordFile: file } })
+  t.teardown(() => b.close())
+  for (const [password, code] of [['s3cret', 0], ['wrong', 0x86]] as const) {
+    const c = await PacketClient.open(t, b.url, 5)
+    const scram = new ScramClient('sha512', 'carol', password)
+    c.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: `carol-${password}`, clean: true, keepalive: 60,
+      properties: { authenticationMethod: 'SCRAM-SHA-512', authenticationData: scram.first() } })
+    const challenge = await c.next('auth')
+    c.send({ cmd: 'auth', reasonCode: 0x18, properties: { authenticationMethod: 'SCRAM-SHA-512', authenticationData: scram.final(challenge.properties?.authenticationData ?? Buffer.alloc(0)) } })
+    const connack = await c.next('connack')
+    t.equal(connack.reasonCode, code, `password ${password}`)
+    if (code === 0) t.ok(scram.verify(connack.properties?.authenticationData), 'server proves it holds the hash')
+  }
 })
