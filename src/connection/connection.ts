@@ -1,5 +1,4 @@
 import type { Duplex } from 'node:stream'
-import type { Logger } from 'pino'
 import type { ClientInfo } from '../auth/index.js'
 import { dispatch, type ClientContext, type CloseOptions, type Core } from '../handlers/index.js'
 import {
@@ -8,6 +7,7 @@ import {
 } from '../protocol/index.js'
 import type { Outlet, Session } from '../session/index.js'
 import { AckQueue } from './ack-queue.js'
+import { ConnectionLog } from './client-log.js'
 import { OutboundAliases } from './topic-aliases.js'
 
 export interface ConnectionInfo {
@@ -29,11 +29,12 @@ const MAX_INBOX = 1000
  */
 export class Connection implements ClientContext, Outlet {
   readonly core: Core
-  log: Logger
+  readonly log: ConnectionLog
   protocolVersion: ProtocolVersion = 4
   clientId = ''
   username: string | undefined
   readonly remoteAddress: string | undefined
+  readonly remotePort: number | undefined
   readonly transport: ConnectionInfo['transport']
   readonly certificateCommonName: string | undefined
   session: Session | null = null
@@ -65,9 +66,10 @@ export class Connection implements ClientContext, Outlet {
     this.core = core
     this.#stream = stream
     this.remoteAddress = info.remoteAddress
+    this.remotePort = info.remotePort
     this.transport = info.transport
     this.certificateCommonName = info.certificateCommonName
-    this.log = core.log.child({ remote: `${info.remoteAddress ?? '?'}:${info.remotePort ?? '?'}`, transport: info.transport })
+    this.log = new ConnectionLog(core.log, this)
     this.#decoder = new Decoder({ maxPacketSize: core.config.limits.maxPacketSize })
     this.#acks = new AckQueue((packet) => this.send(packet), (err) => this.#fail(err))
     this.#connectTimer = setTimeout(() => this.#onConnectTimeout(), core.config.limits.connectTimeout)

@@ -21,7 +21,6 @@ async function connect(ctx: ClientContext, packet: ConnectPacket): Promise<void>
   if (clientId === null) return refuse(ctx, ReasonCode.ClientIdentifierNotValid, 'client identifier not valid')
   ctx.clientId = clientId
   ctx.username = packet.username
-  ctx.log = ctx.log.child({ clientId })
 
   const keepalive = chooseKeepalive(ctx, packet)
   if (keepalive === null) return refuse(ctx, ReasonCode.ClientIdentifierNotValid, 'keepalive above maxKeepalive')

@@ -35,6 +35,21 @@ export interface Core {
   publish(message: StoredMessage): Promise<void>
 }
 
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error'
+
+/**
+ * What handlers log through: pino's level methods (a pino `Logger` fits). A connection's lines
+ * carry its remote address, transport and, once chosen, client id.
+ */
+export interface ClientLog {
+  isLevelEnabled(level: LogLevel): boolean
+  trace(objOrMsg: object | string, msg?: string): void
+  debug(objOrMsg: object | string, msg?: string): void
+  info(objOrMsg: object | string, msg?: string): void
+  warn(objOrMsg: object | string, msg?: string): void
+  error(objOrMsg: object | string, msg?: string): void
+}
+
 export interface CloseOptions {
   /** 5.0 DISCONNECT reason code; none is sent when absent or before CONNACK. */
   reasonCode?: number
@@ -51,7 +66,7 @@ export interface CloseOptions {
  */
 export interface ClientContext {
   readonly core: Core
-  log: Logger
+  readonly log: ClientLog
   protocolVersion: ProtocolVersion
   clientId: string
   username: string | undefined

@@ -8,7 +8,7 @@ import { handlePublish } from './publish.js'
 import { handleSubscribe } from './subscribe.js'
 import { handleUnsubscribe } from './unsubscribe.js'
 
-export type { BrokerEvents, ClientContext, CloseOptions, Core } from './context.js'
+export type { BrokerEvents, ClientContext, ClientLog, CloseOptions, Core, LogLevel } from './context.js'
 
 /**
  * The one dispatch: an exhaustive switch, so adding a packet type without a handler fails to

@@ -58,7 +58,7 @@ export class SessionManager {
         expiryInterval: record.expiryInterval,
         store,
         limits,
-        log: log.child({ clientId: record.clientId }),
+        log,
         hydrated: false,
         storedQueueLength: await store.queueLength(record.clientId),
       })
@@ -104,7 +104,7 @@ export class SessionManager {
         expiryInterval: opts.expiryInterval,
         store: this.#opts.store,
         limits: this.#opts.limits,
-        log: this.#opts.log.child({ clientId }),
+        log: this.#opts.log,
       })
       this.#sessions.set(clientId, session)
     }

@@ -59,6 +59,7 @@ export class Session implements Subscriber {
 
   readonly #store: Store
   readonly #limits: SessionLimits
+  /** The broker's root logger, shared: lines name the client themselves (no child per session). */
   readonly #log: Logger
   readonly #inflight = new Map<number, Outgoing>()
   #pending: Outgoing[] = []
@@ -149,7 +150,7 @@ export class Session implements Subscriber {
   #hold(delivery: Delivery): boolean {
     const held = this.#held ?? []
     if (held.length >= this.#limits.maxQueuedMessages) {
-      this.#log.warn({ topic: delivery.message.topic }, 'too many messages held behind retained messages: dropping the newest')
+      this.#log.warn({ clientId: this.clientId, topic: delivery.message.topic }, 'too many messages held behind retained messages: dropping the newest')
       return false
     }
     held.push(delivery)
@@ -166,7 +167,7 @@ export class Session implements Subscriber {
     }
     if (this.#pending.length >= this.#limits.maxQueuedMessages ||
         this.#pendingBytes + delivery.message.payload.length > this.#limits.maxQueuedBytes) {
-      this.#log.warn({ topic: delivery.message.topic, queued: this.#pending.length },
+      this.#log.warn({ clientId: this.clientId, topic: delivery.message.topic, queued: this.#pending.length },
         'session queue full: dropping the newest message (raise limits.maxQueuedMessages / maxQueuedBytes)')
       return false
     }
@@ -252,7 +253,7 @@ export class Session implements Subscriber {
     const outlet = this.outlet
     if (outlet === null) return false // QoS 0 is not queued for offline clients
     if (outlet.bufferedBytes > this.#limits.maxBufferedBytes) {
-      this.#log.debug({ topic: delivery.message.topic }, 'client is not reading: QoS 0 message dropped')
+      this.#log.debug({ clientId: this.clientId, topic: delivery.message.topic }, 'client is not reading: QoS 0 message dropped')
       return false
     }
     return this.#sendPublish(outlet, fromDelivery(delivery), false, Date.now())
@@ -265,7 +266,7 @@ export class Session implements Subscriber {
 
   #countStored(delivery: Delivery): boolean {
     if (this.#storedQueueLength >= this.#limits.maxQueuedMessages) {
-      this.#log.warn({ topic: delivery.message.topic }, 'offline queue full: dropping the newest message')
+      this.#log.warn({ clientId: this.clientId, topic: delivery.message.topic }, 'offline queue full: dropping the newest message')
       return false
     }
     this.#storedQueueLength++
@@ -354,6 +355,6 @@ export class Session implements Subscriber {
   }
 
   #background(p: Promise<void>): void {
-    p.catch((err: unknown) => this.#log.error({ err }, 'store write failed'))
+    p.catch((err: unknown) => this.#log.error({ clientId: this.clientId, err }, 'store write failed'))
   }
 }
