@@ -4,7 +4,7 @@ import type { BrokerConfig } from '../config/schema.js'
 import type { BrokerHooks, ClientInfo, EnhancedAuthenticator, Security } from '../auth/index.js'
 import type { AuthPacket, OutboundPacket, ProtocolVersion } from '../protocol/index.js'
 import type { Store, StoredMessage } from '../persistence/index.js'
-import type { Router } from '../router/index.js'
+import type { MessageRouter } from '../router/index.js'
 import type { Outlet, Session, SessionManager } from '../session/index.js'
 
 /** Events the broker emits (EventEmitter only at the edge: for embedders). */
@@ -17,7 +17,7 @@ export interface BrokerEvents {
 /** What every connection shares: the broker's parts, never another client's socket. */
 export interface Core {
   readonly config: BrokerConfig
-  readonly router: Router
+  readonly router: MessageRouter
   readonly sessions: SessionManager
   readonly store: Store
   readonly hooks: BrokerHooks

@@ -2,7 +2,7 @@ import { TopicTrie, parseSharedFilter } from '../topic/index.js'
 import type { QoS } from '../protocol/index.js'
 import type { PublishWrite, Store, StoredMessage, SubscriptionRecord } from '../persistence/index.js'
 import { SharedGroup } from './shared-group.js'
-import type { Delivery, SharedStrategy, Subscriber, SubscriptionEntry } from './types.js'
+import type { Delivery, MessageRouter, SharedStrategy, Subscriber, SubscriptionEntry } from './types.js'
 
 /**
  * The router holds every subscription of every session (connected or not) in one topic trie
@@ -34,7 +34,7 @@ export interface RouterOptions {
   sharedStrategy?: SharedStrategy
 }
 
-export class Router {
+export class Router implements MessageRouter {
   readonly #trie = new TopicTrie<TrieValue>()
   readonly #store: Store
   readonly #strategy: SharedStrategy

@@ -1,5 +1,5 @@
 import type { QoS } from '../protocol/index.js'
-import type { StoredMessage, SubscriptionRecord } from '../persistence/index.js'
+import type { PublishWrite, StoredMessage, SubscriptionRecord } from '../persistence/index.js'
 
 /**
  * What the router delivers to. A session implements it; the router never sees a socket.
@@ -40,3 +40,26 @@ export interface SubscriptionEntry {
 }
 
 export type SharedStrategy = 'round-robin' | 'random' | 'least-inflight'
+
+/**
+ * The routing contract the rest of the broker uses. `Router` is the in-process implementation;
+ * a cluster backend (NATS JetStream is the plan) implements the same contract, forwarding
+ * `publish` to the other nodes and delivering what they forward to its local subscribers, so
+ * handlers and sessions do not change.
+ */
+export interface MessageRouter {
+  /** Adds or replaces a subscription; true when it already existed. */
+  subscribe(subscriber: Subscriber, record: SubscriptionRecord): boolean
+  /** True when the subscription existed. */
+  unsubscribe(subscriber: Subscriber, filter: string): boolean
+  /** Routes one message; durable writes it needs are appended to `write` for the caller to commit. */
+  publish(message: StoredMessage, write: PublishWrite): void
+  /** Sessions the last `publish` reached. */
+  readonly lastMatchCount: number
+  /** Delivers outside normal routing (retained messages on subscribe). */
+  deliverTo(subscriber: Subscriber, delivery: Delivery, write: PublishWrite): boolean
+  /** Gives a shared-subscription message a departed member never acknowledged to another member. */
+  redeliverShared(sharedFilter: string, delivery: Delivery, write: PublishWrite): boolean
+  /** Retained messages matching any of the filters. */
+  retained(filters: string[]): AsyncIterable<StoredMessage>
+}

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino'
 import type { ProtocolVersion, Will } from '../protocol/index.js'
 import type { PublishWrite, Store, StoredMessage } from '../persistence/index.js'
-import type { Router } from '../router/index.js'
+import type { MessageRouter } from '../router/index.js'
 import { Session, type SessionLimits } from './session.js'
 
 /** 0xFFFFFFFF seconds: the session never expires [MQTT-3.1.2-23 area, 5.0 3.1.2.11.2]. */
@@ -11,7 +11,7 @@ const MAX_TIMER_MS = 0x7fffffff
 
 export interface SessionManagerOptions {
   store: Store
-  router: Router
+  router: MessageRouter
   limits: SessionLimits
   log: Logger
   /** Publishes a will (through the router, durably). */
