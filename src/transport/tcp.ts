@@ -1,6 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { ConnectionInfo } from '../connection/index.js'
+import { listen } from './listen.js'
 
 export type StreamHandler = (stream: Duplex, info: ConnectionInfo) => void
 
@@ -9,12 +10,6 @@ export async function listenTcp(opts: { host: string; port: number }, onStream: 
   const server = createServer({ noDelay: true }, (socket: Socket) => {
     onStream(socket, { remoteAddress: socket.remoteAddress, remotePort: socket.remotePort, transport: 'tcp' })
   })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
+  await listen(server, opts.port, opts.host)
   return server
 }

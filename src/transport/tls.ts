@@ -1,5 +1,6 @@
 import { createServer, type SecureContextOptions, type Server, type TLSSocket } from 'node:tls'
 import type { StreamHandler } from './tcp.js'
+import { listen } from './listen.js'
 
 /** What a TLS or WSS listener needs beyond host and port. */
 export interface TlsListenerOptions {
@@ -31,13 +32,7 @@ export async function listenTls(opts: { host: string; port: number; tls: TlsList
   })
   const onError = opts.tls.onHandshakeError
   if (onError !== undefined) server.on('tlsClientError', (err, socket) => onError(err, socket.remoteAddress))
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
+  await listen(server, opts.port, opts.host)
   return server
 }
 

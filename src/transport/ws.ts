@@ -26,6 +26,7 @@ import { WebSocketServer, type WebSocket } from 'ws'
 import type { StreamHandler } from './tcp.js'
 import { serverOptions, verifiedCommonName, type TlsListenerOptions } from './tls.js'
 import { WebSocketStream } from './ws-stream.js'
+import { listen } from './listen.js'
 
 export interface WsListener {
   /** An HTTPS server (which can reload its certificate) when the listener is WSS. */
@@ -98,13 +99,7 @@ export async function listenWs(opts: WsListenerOptions, onStream: StreamHandler)
     if (tls === undefined) onStream(stream, { ...info, transport: 'ws' })
     else onStream(stream, { ...info, transport: 'wss', certificateCommonName: verifiedCommonName(req.socket as TLSSocket) })
   })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
+  await listen(server, opts.port, opts.host)
   return { server, wss }
 }
 
