@@ -93,6 +93,9 @@ export async function listenWs(opts: WsListenerOptions, onStream: StreamHandler)
   })
   const stopPinging = keepAlive(wss, opts.pingInterval ?? DEFAULT_PING_INTERVAL)
   wss.once('close', stopPinging)
+  // ws re-emits the HTTP server's errors (a busy port) on itself; listen() already reports
+  // them, so this only keeps an unhandled 'error' from ending the process.
+  wss.on('error', () => {})
   wss.on('connection', (socket, req) => {
     const stream = new WebSocketStream(socket)
     const info = { remoteAddress: req.socket.remoteAddress, remotePort: req.socket.remotePort }
