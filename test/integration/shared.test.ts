@@ -1,8 +1,9 @@
 import t from 'tap'
 import { until } from '../helpers/client.js'
+import { PacketClient } from '../helpers/packet-client.js'
 import { forEachTransport } from '../helpers/transports.js'
 
-forEachTransport(t, (t, { connect, tag }) => {
+forEachTransport(t, (t, { connect, tag, url, protocolVersion }) => {
   t.test('$share/g/t is granted (to 3.1.1 clients too); each of 20 messages goes to exactly one of 2 members, both get some (MQTT 5.0 section 4.8.2)', async (t) => {
     const members = [await connect(t, { clientId: `sh-a-${tag}` }), await connect(t, { clientId: `sh-b-${tag}` })]
     for (const m of members) {
@@ -33,6 +34,27 @@ forEachTransport(t, (t, { connect, tag }) => {
     const [m2] = await member.got.next(1)
     t.equal(m1?.payload, 'both', 'the plain subscriber gets its own copy')
     t.same([m2?.topic, m2?.payload], ['mixed/t', 'both'], 'the group member gets the group copy, under the real topic')
+  })
+
+  t.test('messages a member never acknowledged go to another member when its session ends (MQTT 5.0 section 4.8.2)', async (t) => {
+    // The first member takes messages and never acknowledges them, then drops without a session to keep.
+    const silent = await PacketClient.open(t, url, protocolVersion)
+    await silent.connect({ clientId: `sh-silent-${tag}`, clean: true })
+    silent.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: '$share/rd/redeliver/t', qos: 1 }] })
+    await silent.next('suback')
+    const { client: pub } = await connect(t, { clientId: `sh-rdp-${tag}` })
+    for (let i = 0; i < 3; i++) await pub.publishAsync('redeliver/t', `r${i}`, { qos: 1 })
+    const taken: string[] = []
+    for (let i = 0; i < 3; i++) {
+      const p = await silent.next('publish')
+      taken.push(String(p.payload))
+    }
+    t.same(taken, ['r0', 'r1', 'r2'], 'the only member got all three and acknowledged none')
+    const other = await connect(t, { clientId: `sh-other-${tag}` })
+    await other.client.subscribeAsync('$share/rd/redeliver/t', { qos: 1 })
+    silent.destroy()
+    const got = await other.got.next(3)
+    t.same(got.map((m) => m.payload).sort(), ['r0', 'r1', 'r2'], 'the remaining member receives every unacknowledged message')
   })
 
   t.test('no retained message is sent on a shared subscribe (MQTT 5.0 section 4.8.2)', async (t) => {
