@@ -38,7 +38,6 @@ export class Connection implements ClientContext, Outlet {
   readonly transport: ConnectionInfo['transport']
   readonly certificateCommonName: string | undefined
   session: Session | null = null
-  readonly topicAliases = new Map<number, string>()
   maxOutboundPacketSize = Number.MAX_SAFE_INTEGER
   isDisconnecting = false
   wantsProblemInfo = true
@@ -46,7 +45,10 @@ export class Connection implements ClientContext, Outlet {
 
   readonly #stream: Duplex
   readonly #decoder: Decoder
-  readonly #acks: AckQueue
+  /** Made on the first acknowledgement that has to wait: idle and QoS 0 clients never need one. */
+  #acks: AckQueue | undefined
+  /** 5.0 inbound topic aliases, made on the first alias the client sets. */
+  #topicAliases: Map<number, string> | undefined
   #out: Buffer[] = []
   #outBytes = 0
   #flushScheduled = false
@@ -71,7 +73,6 @@ export class Connection implements ClientContext, Outlet {
     this.certificateCommonName = info.certificateCommonName
     this.log = new ConnectionLog(core.log, this)
     this.#decoder = new Decoder({ maxPacketSize: core.config.limits.maxPacketSize })
-    this.#acks = new AckQueue((packet) => this.send(packet), (err) => this.#fail(err))
     this.#connectTimer = setTimeout(() => this.#onConnectTimeout(), core.config.limits.connectTimeout)
     this.#connectTimer.unref()
     stream.on('data', this.#onData)
@@ -83,6 +84,10 @@ export class Connection implements ClientContext, Outlet {
       void this.close({ publishWill: !this.isDisconnecting, reason: 'connection closed by client' })
     })
     this.log.trace('socket opened')
+  }
+
+  get topicAliases(): Map<number, string> {
+    return this.#topicAliases ??= new Map()
   }
 
   get outlet(): Outlet {
@@ -141,6 +146,11 @@ export class Connection implements ClientContext, Outlet {
   }
 
   ackAfter(after: Promise<void> | null, ack: OutboundPacket): void {
+    if (after === null && this.#acks === undefined) {
+      this.send(ack)
+      return
+    }
+    this.#acks ??= new AckQueue((packet) => this.send(packet), (err) => this.#fail(err))
     this.#acks.push(after, ack)
   }
 

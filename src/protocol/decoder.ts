@@ -92,14 +92,21 @@ function parseFrame(frame: Buffer, protocolVersion: ProtocolVersion): unknown {
   return packet
 }
 
+/**
+ * One cursor for every decoder: decoding is synchronous and a frame is fully read before its
+ * packet is handed on, so no two frames are ever walked at once. Reset to an empty buffer after
+ * each frame, so that an idle connection does not keep its last socket chunk alive through it.
+ */
+const reader = new ByteReader()
+const EMPTY = Buffer.alloc(0)
+
 export class Decoder {
   readonly #maxPacketSize: number
-  readonly #reader = new ByteReader()
   #version: ProtocolVersion | undefined
   /** Remaining Length of the header `#readHeader` last completed. */
   #remainingLength = 0
   /** A frame that spans chunks: its pieces so far, their total, and its size once known. */
-  #held: Buffer[] = []
+  #held: Buffer[] | undefined
   #heldLength = 0
   #heldFrameSize = 0
   #heldHeaderLength = 0
@@ -126,7 +133,7 @@ export class Decoder {
     try {
       this.#push(chunk, onPacket)
     } catch (err) {
-      this.#held = []
+      this.#held = undefined
       this.#heldLength = 0
       this.#failure = err instanceof MqttError
         ? err
@@ -176,7 +183,7 @@ export class Decoder {
     if (this.#heldFrameSize === 0) {
       // The header itself was cut: join its first bytes (at most 4) with enough of the chunk
       // to finish it (a fixed header is at most 5 bytes).
-      const start = this.#held[0] ?? Buffer.alloc(0)
+      const start = this.#held?.[0] ?? EMPTY
       const head = Buffer.concat([start, chunk.subarray(0, 5 - start.length)])
       const headerLength = this.#readHeader(head, 0)
       if (headerLength === 0) {
@@ -188,14 +195,15 @@ export class Decoder {
     }
     const missing = this.#heldFrameSize - this.#heldLength
     if (chunk.length - offset < missing) {
-      this.#held.push(offset === 0 ? chunk : chunk.subarray(offset))
+      this.#held?.push(offset === 0 ? chunk : chunk.subarray(offset))
       this.#heldLength += chunk.length - offset
       return -1
     }
-    this.#held.push(chunk.subarray(offset, offset + missing))
-    const frame = Buffer.concat(this.#held, this.#heldFrameSize)
+    const held = this.#held ?? []
+    held.push(chunk.subarray(offset, offset + missing))
+    const frame = Buffer.concat(held, this.#heldFrameSize)
     const headerLength = this.#heldHeaderLength
-    this.#held = []
+    this.#held = undefined
     this.#heldLength = 0
     onPacket(this.#decodeFrame(frame, headerLength))
     return offset + missing
@@ -257,7 +265,7 @@ export class Decoder {
     const first = frame.readUInt8(0)
     const type = first >> 4
     try {
-      const r = this.#reader
+      const r = reader
       const fast = this.#decodeFast(frame, headerLength, type, first & 0x0f)
       if (fast !== undefined) return fast
       r.reset(frame, headerLength, frame.length)
@@ -283,6 +291,8 @@ export class Decoder {
       }
       if (err instanceof MqttError) throw err
       throw malformed(`${PACKET_NAMES[type] ?? 'packet'} could not be decoded: ${describe(err)}`, err)
+    } finally {
+      reader.reset(EMPTY, 0, 0)
     }
   }
 
@@ -290,12 +300,12 @@ export class Decoder {
   #decodeFast(frame: Buffer, headerLength: number, type: number, flags: number): InboundPacket | undefined {
     const version = this.#version ?? 4
     if (type === PacketType.Publish) {
-      this.#reader.reset(frame, headerLength, frame.length)
-      return readPublish(this.#reader, flags, version)
+      reader.reset(frame, headerLength, frame.length)
+      return readPublish(reader, flags, version)
     }
     if (type >= PacketType.Puback && type <= PacketType.Pubcomp) {
-      this.#reader.reset(frame, headerLength, frame.length)
-      return readAck(this.#reader, type, version)
+      reader.reset(frame, headerLength, frame.length)
+      return readAck(reader, type, version)
     }
     return undefined
   }

@@ -4,6 +4,13 @@ import type { SessionMeta, Store, SubscriptionRecord } from '../persistence/inde
 import type { Delivery, Subscriber } from '../router/index.js'
 import { encodedPublish, fromDelivery, fromQueued, isExpired, toPublishPacket, type Outgoing } from './outgoing.js'
 
+/**
+ * The inflight map of every session that has had nothing in flight yet: an idle subscriber
+ * allocates no Map of its own. Only ever read, cleared or deleted from (all no-ops on an empty
+ * map); `Session.#track` swaps in a real one before the first `set`.
+ */
+const NOTHING_INFLIGHT = new Map<number, Outgoing>()
+
 /** What a session writes to: the connection, seen from here as an outlet for packets. */
 export interface Outlet {
   readonly protocolVersion: ProtocolVersion
@@ -42,8 +49,6 @@ export class Session implements Subscriber {
   will: Will | undefined
   disconnectedAt: number | undefined
   readonly subscriptions = new Map<string, SubscriptionRecord>()
-  /** QoS 2 packet ids received and not yet released by PUBREL [MQTT-4.3.3-10]. */
-  readonly incoming = new Set<number>()
   /** Inbound QoS 1/2 publishes not yet acknowledged, for our Receive Maximum [MQTT-3.3.4-9]. */
   inboundInflight = 0
   outlet: Outlet | null = null
@@ -61,7 +66,9 @@ export class Session implements Subscriber {
   readonly #limits: SessionLimits
   /** The broker's root logger, shared: lines name the client themselves (no child per session). */
   readonly #log: Logger
-  readonly #inflight = new Map<number, Outgoing>()
+  /** By packet id; `NOTHING_INFLIGHT` until the first QoS 1/2 delivery (see `#track`). */
+  #inflight = NOTHING_INFLIGHT
+  #incoming: Set<number> | undefined
   #pending: Outgoing[] = []
   #pendingBytes = 0
   #nextId = 1
@@ -90,6 +97,11 @@ export class Session implements Subscriber {
     this.receiveMaximum = init.limits.maxInflight
     this.#hydrated = init.hydrated ?? true
     this.#storedQueueLength = init.storedQueueLength ?? 0
+  }
+
+  /** QoS 2 packet ids received and not yet released by PUBREL [MQTT-4.3.3-10]. */
+  get incoming(): Set<number> {
+    return this.#incoming ??= new Set()
   }
 
   get isPersistent(): boolean {
@@ -234,7 +246,7 @@ export class Session implements Subscriber {
     this.#held = null
     this.#storedQueueLength = 0
     this.#hydrated = true
-    this.incoming.clear()
+    this.#incoming = undefined
     this.subscriptions.clear()
     this.inboundInflight = 0
   }
@@ -298,7 +310,7 @@ export class Session implements Subscriber {
     if (outlet === null) return
     out.messageId = this.#allocateId()
     out.state = 'sent'
-    this.#inflight.set(out.messageId, out)
+    this.#track(out)
     if (out.qos === 2 && out.seq !== undefined) {
       // The id must survive a restart so that a resend is recognised as a duplicate [MQTT-4.3.3-1].
       this.#background(this.#store.updateQueued(this.clientId, out.seq, 'sent', out.messageId))
@@ -313,9 +325,14 @@ export class Session implements Subscriber {
   #resend(out: Outgoing, now: number): void {
     const outlet = this.outlet
     if (outlet === null) return
-    this.#inflight.set(out.messageId, out)
+    this.#track(out)
     if (out.state === 'released') outlet.send({ cmd: 'pubrel', messageId: out.messageId })
     else this.#sendPublish(outlet, out, true, now)
+  }
+
+  #track(out: Outgoing): void {
+    if (this.#inflight === NOTHING_INFLIGHT) this.#inflight = new Map()
+    this.#inflight.set(out.messageId, out)
   }
 
   #allocateId(): number {
@@ -340,7 +357,7 @@ export class Session implements Subscriber {
       seen.add(queued.seq)
       const out = fromQueued(queued)
       if (out.state !== 'queued' && out.messageId !== 0 && !this.#inflight.has(out.messageId)) {
-        this.#inflight.set(out.messageId, out)
+        this.#track(out)
       } else {
         out.state = 'queued'
         this.#pending.push(out)

@@ -22,11 +22,57 @@
  * on its node instead of being rebuilt for each visit.
  */
 
+/** Past this many entries a node indexes its keys in a Map; below, a scan is as quick. */
+const SLOT_MAP_FROM = 8
+
+/**
+ * The entries of one filter. Most filters have one subscriber (a device's own topic), so the
+ * arrays start at exactly one element and the key index is only built once there are enough
+ * keys to need it: a Map's table alone is larger than a small node.
+ */
 class Entries<T> {
-  readonly keys: string[] = []
-  readonly values: T[] = []
-  /** key → index into `keys` and `values`, for O(1) replace and swap-remove. */
-  readonly slots = new Map<string, number>()
+  readonly keys: string[]
+  readonly values: T[]
+  /** key → index into `keys` and `values`, for O(1) replace and swap-remove; see SLOT_MAP_FROM. */
+  #slots: Map<string, number> | undefined
+
+  constructor(key: string, value: T) {
+    this.keys = [key]
+    this.values = [value]
+  }
+
+  slotOf(key: string): number | undefined {
+    if (this.#slots !== undefined) return this.#slots.get(key)
+    const i = this.keys.indexOf(key)
+    return i === -1 ? undefined : i
+  }
+
+  push(key: string, value: T): void {
+    const slot = this.keys.length
+    this.keys.push(key)
+    this.values.push(value)
+    if (this.#slots !== undefined) {
+      this.#slots.set(key, slot)
+    } else if (this.keys.length > SLOT_MAP_FROM) {
+      this.#slots = new Map(this.keys.map((k, i) => [k, i]))
+    }
+  }
+
+  /** Swap-remove: the last entry moves into the freed slot so the arrays stay dense. */
+  removeAt(slot: number): void {
+    const { keys, values } = this
+    const last = keys.length - 1
+    const key = keys[slot] as string
+    if (slot !== last) {
+      const movedKey = keys[last] as string
+      keys[slot] = movedKey
+      values[slot] = values[last] as T
+      this.#slots?.set(movedKey, slot)
+    }
+    keys.pop()
+    values.pop()
+    this.#slots?.delete(key)
+  }
 }
 
 class TrieNode<T> {
@@ -81,27 +127,26 @@ export class TopicTrie<T> {
       }
     }
 
+    this.#size++
     if (node.entries === undefined) {
-      node.entries = new Entries<T>()
+      node.entries = new Entries<T>(key, value)
       node.filter = filter
+      return true
     }
-    const { keys, values, slots } = node.entries
-    const slot = slots.get(key)
+    const slot = node.entries.slotOf(key)
     if (slot !== undefined) {
-      values[slot] = value
+      this.#size--
+      node.entries.values[slot] = value
       return false
     }
-    slots.set(key, keys.length)
-    keys.push(key)
-    values.push(value)
-    this.#size++
+    node.entries.push(key, value)
     return true
   }
 
   get(filter: string, key: string): T | undefined {
     const entries = this.#find(filter)?.entries
     if (entries === undefined) return undefined
-    const slot = entries.slots.get(key)
+    const slot = entries.slotOf(key)
     return slot === undefined ? undefined : entries.values[slot]
   }
 
@@ -118,20 +163,10 @@ export class TopicTrie<T> {
     }
 
     const entries = node.entries
-    const slot = entries?.slots.get(key)
+    const slot = entries?.slotOf(key)
     if (entries === undefined || slot === undefined) return undefined
     const value = entries.values[slot] as T
-    // Swap-remove: move the last entry into the freed slot so the arrays stay dense.
-    const last = entries.keys.length - 1
-    if (slot !== last) {
-      const movedKey = entries.keys[last] as string
-      entries.keys[slot] = movedKey
-      entries.values[slot] = entries.values[last] as T
-      entries.slots.set(movedKey, slot)
-    }
-    entries.keys.pop()
-    entries.values.pop()
-    entries.slots.delete(key)
+    entries.removeAt(slot)
     if (entries.keys.length === 0) node.entries = undefined
     this.#size--
 
