@@ -264,9 +264,12 @@ export class Broker extends EventEmitter<BrokerEvents> {
       stream.destroy()
       return
     }
-    const conn = new Connection(this.#core, stream, info)
-    this.#connections.add(conn)
-    stream.once('close', () => this.#connections.delete(conn))
+    this.#connections.add(new Connection(this.#core, stream, info, this.#forget))
+  }
+
+  /** One function for every connection, rather than a 'close' listener of the broker's on each stream. */
+  readonly #forget = (conn: Connection): void => {
+    this.#connections.delete(conn)
   }
 }
 

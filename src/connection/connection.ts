@@ -8,6 +8,7 @@ import {
 import type { Outlet, Session } from '../session/index.js'
 import { AckQueue } from './ack-queue.js'
 import { ConnectionLog } from './client-log.js'
+import { unwatch, watch, type Watched } from './keepalive.js'
 import { OutboundAliases } from './topic-aliases.js'
 
 export interface ConnectionInfo {
@@ -27,7 +28,7 @@ const MAX_INBOX = 1000
  * connection with its reason code (DISCONNECT at 5.0, a plain close before), anything else is a
  * bug that is logged and ends this connection only.
  */
-export class Connection implements ClientContext, Outlet {
+export class Connection implements ClientContext, Outlet, Watched {
   readonly core: Core
   readonly log: ConnectionLog
   protocolVersion: ProtocolVersion = 4
@@ -56,17 +57,23 @@ export class Connection implements ClientContext, Outlet {
   #inbox: InboundPacket[] = []
   #closing: Promise<void> | null = null
   #connectTimer: NodeJS.Timeout | undefined
-  #keepaliveTimer: NodeJS.Timeout | undefined
-  #keepaliveMs = 0
-  #lastSeen = Date.now()
+  /** Allowed silence in ms (1.5 x Keep Alive), 0 when Keep Alive is off; see keepalive.ts. */
+  #silenceMs = 0
+  /** Set by every socket read, cleared by the keepalive sweep. */
+  #hasTraffic = false
+  /** The last keepalive sweep round that saw traffic. */
+  #seenRound = 0
+  /** Tells the broker this connection is gone (one function shared by every connection). */
+  readonly #onGone: ((conn: Connection) => void) | undefined
   /** Set when the connection closed before any session was attached: see `#releaseLateSession`. */
   #lateRelease: { publishWill: boolean; reason: string } | undefined
   #aliases: OutboundAliases | undefined
   #authWaiter: ((packet: AuthPacket) => void) | undefined
 
-  constructor(core: Core, stream: Duplex, info: ConnectionInfo) {
+  constructor(core: Core, stream: Duplex, info: ConnectionInfo, onGone?: (conn: Connection) => void) {
     this.core = core
     this.#stream = stream
+    this.#onGone = onGone
     this.remoteAddress = info.remoteAddress
     this.remotePort = info.remotePort
     this.transport = info.transport
@@ -82,6 +89,7 @@ export class Connection implements ClientContext, Outlet {
     })
     stream.on('close', () => {
       void this.close({ publishWill: !this.isDisconnecting, reason: 'connection closed by client' })
+      this.#onGone?.(this)
     })
     this.log.trace('socket opened')
   }
@@ -108,9 +116,25 @@ export class Connection implements ClientContext, Outlet {
   }
 
   setKeepalive(seconds: number): void {
+    if (this.#silenceMs > 0) unwatch(this, this.#silenceMs)
     // The server allows one and a half keepalive periods of silence [MQTT-3.1.2-24].
-    this.#keepaliveMs = seconds * 1500
-    if (seconds > 0) this.#armKeepalive(this.#keepaliveMs)
+    this.#silenceMs = seconds * 1500
+    if (seconds === 0 || this.#closing !== null) return
+    // The CONNECT was traffic: the silence is counted from the sweep after it.
+    this.#hasTraffic = true
+    this.#seenRound = watch(this, this.#silenceMs)
+  }
+
+  keepaliveRound(round: number, rounds: number): boolean {
+    if (this.#hasTraffic) {
+      this.#hasTraffic = false
+      this.#seenRound = round
+      return false
+    }
+    if (round - this.#seenRound < rounds) return false
+    this.log.info({ keepaliveMs: this.#silenceMs }, 'keepalive timeout')
+    void this.close({ reasonCode: ReasonCode.KeepAliveTimeout, publishWill: true, reason: 'keepalive timeout' })
+    return true
   }
 
   markConnected(session: Session): void {
@@ -140,7 +164,7 @@ export class Connection implements ClientContext, Outlet {
     this.#outBytes += bytes.length
     if (!this.#flushScheduled) {
       this.#flushScheduled = true
-      process.nextTick(this.#flush)
+      process.nextTick(Connection.#flushSoon, this)
     }
     return true
   }
@@ -177,7 +201,7 @@ export class Connection implements ClientContext, Outlet {
   }
 
   readonly #onData = (chunk: Buffer): void => {
-    this.#lastSeen = Date.now()
+    this.#hasTraffic = true
     try {
       this.#decoder.push(chunk, this.#onPacket)
     } catch (err) {
@@ -235,7 +259,11 @@ export class Connection implements ClientContext, Outlet {
     if (this.#inbox.length === 0 && this.#stream.isPaused()) this.#stream.resume()
   }
 
-  readonly #flush = (): void => {
+  static #flushSoon(conn: Connection): void {
+    conn.#flush()
+  }
+
+  #flush(): void {
     this.#flushScheduled = false
     const out = this.#out
     if (out.length === 0 || this.#stream.destroyed) return
@@ -282,25 +310,9 @@ export class Connection implements ClientContext, Outlet {
     void this.close({ publishWill: false, reason: 'connect timeout' })
   }
 
-  #armKeepalive(ms: number): void {
-    if (this.#keepaliveTimer !== undefined) clearTimeout(this.#keepaliveTimer)
-    this.#keepaliveTimer = setTimeout(this.#checkKeepalive, ms)
-    this.#keepaliveTimer.unref()
-  }
-
-  readonly #checkKeepalive = (): void => {
-    const idle = Date.now() - this.#lastSeen
-    if (idle < this.#keepaliveMs) {
-      this.#armKeepalive(this.#keepaliveMs - idle)
-      return
-    }
-    this.log.info({ keepaliveMs: this.#keepaliveMs }, 'keepalive timeout')
-    void this.close({ reasonCode: ReasonCode.KeepAliveTimeout, publishWill: true, reason: 'keepalive timeout' })
-  }
-
   async #shutdown(opts: CloseOptions): Promise<void> {
     clearTimeout(this.#connectTimer)
-    clearTimeout(this.#keepaliveTimer)
+    if (this.#silenceMs > 0) unwatch(this, this.#silenceMs)
     this.#inbox = []
     const session = this.session
     if (session !== null && this.protocolVersion === 5 && opts.reasonCode !== undefined && !this.isDisconnecting) {
@@ -334,7 +346,7 @@ export class Connection implements ClientContext, Outlet {
     const opts = this.#lateRelease
     if (session === null || opts === undefined) return
     this.#lateRelease = undefined
-    clearTimeout(this.#keepaliveTimer)
+    if (this.#silenceMs > 0) unwatch(this, this.#silenceMs)
     this.#release(session, opts).catch((err: unknown) => {
       this.log.error({ err }, 'releasing the session of a connection closed during CONNECT failed')
     })
