@@ -63,6 +63,11 @@ export class Connection implements ClientContext, Outlet, Watched {
   #hasTraffic = false
   /** The last keepalive sweep round that saw traffic. */
   #seenRound = 0
+  /**
+   * Whether per-packet trace lines are written, decided when the connection opens: checking
+   * the level costs a call per packet, and the line's argument object is made before the call.
+   */
+  readonly #isTracing: boolean
   /** Tells the broker this connection is gone (one function shared by every connection). */
   readonly #onGone: ((conn: Connection) => void) | undefined
   /** Set when the connection closed before any session was attached: see `#releaseLateSession`. */
@@ -79,6 +84,7 @@ export class Connection implements ClientContext, Outlet, Watched {
     this.transport = info.transport
     this.certificateCommonName = info.certificateCommonName
     this.log = new ConnectionLog(core.log, this)
+    this.#isTracing = core.log.isLevelEnabled('trace')
     this.#decoder = new Decoder({ maxPacketSize: core.config.limits.maxPacketSize })
     this.#connectTimer = setTimeout(() => this.#onConnectTimeout(), core.config.limits.connectTimeout)
     this.#connectTimer.unref()
@@ -145,28 +151,52 @@ export class Connection implements ClientContext, Outlet, Watched {
     this.#aliases = max > 0 ? new OutboundAliases(max) : undefined
   }
 
-  send(packet: OutboundPacket, encoded?: Buffer): boolean {
+  /** 5.0 outbound topic aliases rewrite PUBLISH packets, so shared bytes cannot be used. */
+  get rewritesPublish(): boolean {
+    return this.#aliases !== undefined
+  }
+
+  send(packet: OutboundPacket): boolean {
     if (this.#closing !== null && packet.cmd !== 'disconnect') return false
     const aliasedTopic = this.#aliases !== undefined && packet.cmd === 'publish' ? packet.topic : undefined
     if (aliasedTopic !== undefined && packet.cmd === 'publish') this.#aliases?.apply(packet)
-    // Shared bytes are only good while the packet is unchanged (no alias rewrote it).
-    const bytes = encoded !== undefined && aliasedTopic === undefined ? encoded : encode(packet, this.protocolVersion)
+    const bytes = encode(packet, this.protocolVersion)
     if (bytes.length === 0) return false
     if (bytes.length > this.maxOutboundPacketSize) {
       // The client never saw this alias being set: it must not be used later.
       if (aliasedTopic !== undefined) this.#aliases?.forget(aliasedTopic)
-      this.log.warn({ size: bytes.length, max: this.maxOutboundPacketSize, cmd: packet.cmd },
-        'packet larger than the client\'s Maximum Packet Size: not sent [MQTT-3.1.2-25]')
+      this.#tooLarge(bytes, packet.cmd)
       return false
     }
-    this.log.trace({ cmd: packet.cmd }, 'send')
+    if (this.#isTracing) this.log.trace({ cmd: packet.cmd }, 'send')
+    this.#write(bytes)
+    return true
+  }
+
+  sendEncoded(bytes: Buffer): boolean {
+    if (this.#closing !== null) return false
+    if (bytes.length > this.maxOutboundPacketSize) {
+      this.#tooLarge(bytes, 'publish')
+      return false
+    }
+    if (this.#isTracing) this.log.trace({ cmd: 'publish' }, 'send')
+    this.#write(bytes)
+    return true
+  }
+
+  #tooLarge(bytes: Buffer, cmd: string): void {
+    this.log.warn({ size: bytes.length, max: this.maxOutboundPacketSize, cmd },
+      'packet larger than the client\'s Maximum Packet Size: not sent [MQTT-3.1.2-25]')
+  }
+
+  /** Queues bytes for this tick's single write. */
+  #write(bytes: Buffer): void {
     this.#out.push(bytes)
     this.#outBytes += bytes.length
     if (!this.#flushScheduled) {
       this.#flushScheduled = true
       process.nextTick(Connection.#flushSoon, this)
     }
-    return true
   }
 
   ackAfter(after: Promise<void> | null, ack: OutboundPacket): void {
@@ -243,7 +273,7 @@ export class Connection implements ClientContext, Outlet, Watched {
       clearTimeout(this.#connectTimer)
       this.#connectTimer = undefined
     }
-    this.log.trace({ cmd: packet.cmd }, 'received')
+    if (this.#isTracing) this.log.trace({ cmd: packet.cmd }, 'received')
     try {
       dispatch(this, packet)
     } catch (err) {

@@ -18,6 +18,13 @@ export interface Subscriber {
   deliver(delivery: Delivery): boolean
   /** Number of QoS 1/2 messages sent and not yet acknowledged: used by least-inflight groups. */
   readonly inflightCount: number
+  /**
+   * Scratch fields of the `Router`, nobody else's: the publish that last matched this
+   * subscriber and where its match sits, so that one walk finds a subscriber reached through
+   * several subscriptions without a Map lookup per match (see router.ts). Start them at 0.
+   */
+  routeMark: number
+  routeSlot: number
 }
 
 export interface Delivery {

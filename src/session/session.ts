@@ -2,7 +2,7 @@ import type { Logger } from 'pino'
 import type { OutboundPacket, ProtocolVersion, Will } from '../protocol/index.js'
 import type { SessionMeta, Store, SubscriptionRecord } from '../persistence/index.js'
 import type { Delivery, Subscriber } from '../router/index.js'
-import { encodedPublish, fromDelivery, fromQueued, isExpired, toPublishPacket, type Outgoing } from './outgoing.js'
+import { encodedPublish, fromDelivery, fromQueued, isExpired, toPublishPacket, type Outgoing, type PublishSource } from './outgoing.js'
 
 /**
  * The inflight map of every session that has had nothing in flight yet: an idle subscriber
@@ -14,11 +14,15 @@ const NOTHING_INFLIGHT = new Map<number, Outgoing>()
 /** What a session writes to: the connection, seen from here as an outlet for packets. */
 export interface Outlet {
   readonly protocolVersion: ProtocolVersion
+  /** Returns false when the packet was not sent (too large for the client, or closed). */
+  send(packet: OutboundPacket): boolean
   /**
-   * Returns false when the packet was not sent (too large for the client, or closed).
-   * `encoded`, when given, are the packet's bytes already made (shared across a fan-out).
+   * A PUBLISH already encoded (its bytes may be shared across a fan-out: never changed).
+   * Returns false when it was not sent, as `send`.
    */
-  send(packet: OutboundPacket, encoded?: Buffer): boolean
+  sendEncoded(bytes: Buffer): boolean
+  /** True when the outlet rewrites PUBLISH packets (5.0 outbound topic aliases): give it packets, not bytes. */
+  readonly rewritesPublish: boolean
   /** Bytes accepted but not yet flushed to the socket: back-pressure for QoS 0. */
   readonly bufferedBytes: number
 }
@@ -61,6 +65,9 @@ export class Session implements Subscriber {
    * client may not read.
    */
   mayRead: ((topic: string) => boolean) | undefined
+  /** The router's scratch fields (see `Subscriber`). */
+  routeMark = 0
+  routeSlot = 0
 
   readonly #store: Store
   readonly #limits: SessionLimits
@@ -225,10 +232,9 @@ export class Session implements Subscriber {
     this.disconnectedAt = undefined
     if (!resumed) return
     if (!this.#hydrated) await this.#hydrate()
-    const now = Date.now()
     for (const out of this.#inflight.values()) {
       if (out.state === 'released') outlet.send({ cmd: 'pubrel', messageId: out.messageId })
-      else this.#sendPublish(outlet, out, true, now)
+      else this.#sendPublish(outlet, out, out.messageId, true)
     }
     this.#drain()
   }
@@ -268,12 +274,16 @@ export class Session implements Subscriber {
       this.#log.debug({ clientId: this.clientId, topic: delivery.message.topic }, 'client is not reading: QoS 0 message dropped')
       return false
     }
-    return this.#sendPublish(outlet, fromDelivery(delivery), false, Date.now())
+    return this.#sendPublish(outlet, delivery, 0, false)
   }
 
-  #sendPublish(outlet: Outlet, out: Outgoing, dup: boolean, now: number): boolean {
+  #sendPublish(outlet: Outlet, src: PublishSource, messageId: number, dup: boolean): boolean {
     const version = outlet.protocolVersion
-    return outlet.send(toPublishPacket(out, version, dup, now), encodedPublish(out, version, dup))
+    if (!outlet.rewritesPublish) {
+      const bytes = encodedPublish(src, messageId, version, dup)
+      if (bytes !== undefined) return outlet.sendEncoded(bytes)
+    }
+    return outlet.send(toPublishPacket(src, messageId, version, dup))
   }
 
   #countStored(delivery: Delivery): boolean {
@@ -288,7 +298,7 @@ export class Session implements Subscriber {
   #drain(): void {
     const outlet = this.outlet
     if (outlet === null) return
-    const now = Date.now()
+    let now = 0
     while (this.#pending.length > 0 && this.#inflight.size < this.receiveMaximum) {
       const out = this.#pending.shift()
       if (out === undefined) break
@@ -296,12 +306,14 @@ export class Session implements Subscriber {
       const isNew = out.state === 'queued' || out.messageId === 0
       // Queued while the rules were different (or before a restart restored no read check).
       const isForbidden = isNew && this.mayRead !== undefined && !this.mayRead(out.message.topic)
+      // The clock is read only for a message that can expire (5.0 Message Expiry Interval).
+      if (out.message.expiresAt !== undefined && now === 0) now = Date.now()
       if (isExpired(out.message, now) || isForbidden) {
         if (out.seq !== undefined) this.#background(this.#store.removeQueued(this.clientId, out.seq))
         continue
       }
       if (isNew) this.#sendNew(out)
-      else this.#resend(out, now)
+      else this.#resend(out)
     }
   }
 
@@ -315,19 +327,19 @@ export class Session implements Subscriber {
       // The id must survive a restart so that a resend is recognised as a duplicate [MQTT-4.3.3-1].
       this.#background(this.#store.updateQueued(this.clientId, out.seq, 'sent', out.messageId))
     }
-    if (!this.#sendPublish(outlet, out, false, Date.now())) {
+    if (!this.#sendPublish(outlet, out, out.messageId, false)) {
       // Too large for this client: it is dropped for this client only [MQTT-3.1.2-25].
       this.#inflight.delete(out.messageId)
       if (out.seq !== undefined) this.#background(this.#store.removeQueued(this.clientId, out.seq))
     }
   }
 
-  #resend(out: Outgoing, now: number): void {
+  #resend(out: Outgoing): void {
     const outlet = this.outlet
     if (outlet === null) return
     this.#track(out)
     if (out.state === 'released') outlet.send({ cmd: 'pubrel', messageId: out.messageId })
-    else this.#sendPublish(outlet, out, true, now)
+    else this.#sendPublish(outlet, out, out.messageId, true)
   }
 
   #track(out: Outgoing): void {
