@@ -39,6 +39,7 @@ const USAGE = `Usage: npm run bench -- [options]
                            it, is capped at ulimit -n minus ${FD_MARGIN}
   --retained N             retained scenario size (default 100000, quick 10000)
   --no-pin                 do not pin broker and load to cores 0 and 1 with taskset
+  --profile DIR            run Halyard with node --cpu-prof, one .cpuprofile per run in DIR
   --out FILE               JSON results (default bench/results/latest.json)
   -h, --help               this text
 `
@@ -49,6 +50,7 @@ interface Cli extends Options {
   isQuick: boolean
   isPinned: boolean
   out: string
+  profileDir: string | null
 }
 
 function listFlag(values: string[] | undefined, allowed: readonly string[], what: string): string[] | null {
@@ -77,6 +79,7 @@ function parseCli(argv: string[]): Cli | null {
       'idle-connections': { type: 'string' },
       retained: { type: 'string' },
       'no-pin': { type: 'boolean', default: false },
+      profile: { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -99,6 +102,7 @@ function parseCli(argv: string[]): Cli | null {
     brokers: new Set(brokerNames ?? TARGETS),
     isPinned: !values['no-pin'],
     out: resolve(values.out ?? join(repoRoot, 'bench/results/latest.json')),
+    profileDir: values.profile === undefined ? null : resolve(values.profile),
   }
 }
 
@@ -273,7 +277,9 @@ async function main(): Promise<void> {
   const halyardCli = snapshotHalyard()
   const tmpRoot = mkdtempSync(join(tmpdir(), 'halyard-bench-'))
   onExit(() => rmSync(tmpRoot, { recursive: true, force: true }))
-  const env: Environment = { repoRoot, halyardCli, tmpRoot, brokerCore: isPinned ? BROKER_CORE : null, mosquittoPath }
+  if (cli.profileDir !== null) mkdirSync(cli.profileDir, { recursive: true })
+  const halyardNodeArgs = cli.profileDir === null ? [] : ['--cpu-prof', '--cpu-prof-dir', cli.profileDir]
+  const env: Environment = { repoRoot, halyardCli, tmpRoot, brokerCore: isPinned ? BROKER_CORE : null, mosquittoPath, halyardNodeArgs }
 
   const maxIdle = Math.max(100, machine.openFileLimit - FD_MARGIN)
   if (cli.idleConnections > maxIdle) {

@@ -28,6 +28,8 @@ export interface Environment {
   /** Core to pin brokers to, or null when taskset is missing or pinning is off. */
   brokerCore: number | null
   mosquittoPath: string | null
+  /** Extra node options for Halyard's process (`--profile DIR` adds `--cpu-prof`). */
+  halyardNodeArgs: string[]
 }
 
 export interface RunningBroker {
@@ -78,7 +80,7 @@ function mosquittoConfig(port: number): string {
 function command(target: TargetName, port: number, env: Environment, runDir: string): [string, string[]] {
   const node = process.execPath
   const halyard = [
-    env.halyardCli, '--host', '127.0.0.1', '--port', String(port), '--ws-port', '0',
+    ...env.halyardNodeArgs, env.halyardCli, '--host', '127.0.0.1', '--port', String(port), '--ws-port', '0',
     '--log-level', 'warn', '--allow-anonymous', 'true', '--max-connections', String(MAX_CONNECTIONS),
     '--max-queued-messages', String(QUEUE_LIMIT), '--max-inflight', String(INFLIGHT),
   ]
