@@ -16,7 +16,9 @@ import { LevelStore, MemoryStore, type PublishWrite, type Store, type StoredMess
 import { ReasonCode } from './protocol/index.js'
 import { Router, type SharedStrategy } from './router/index.js'
 import { SessionManager } from './session/index.js'
-import { listenTcp, listenTls, listenWs, type TlsListenerOptions, type WsListener, type WsListenerOptions } from './transport/index.js'
+import {
+  Admission, listenTcp, listenTls, listenWs, type TlsListenerOptions, type WsListener, type WsListenerOptions,
+} from './transport/index.js'
 import { MQTT_BUNDLE_URL, mqttBrowserBundle, staticFiles } from './http/index.js'
 
 export interface BrokerOptions {
@@ -49,6 +51,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
   readonly #core: Core
   readonly #security: Security
   readonly #connections = new Set<Connection>()
+  readonly #admission: Admission
   #tcp: Server | undefined
   #ws: WsListener | undefined
   #tls: TlsServer | undefined
@@ -72,11 +75,14 @@ export class Broker extends EventEmitter<BrokerEvents> {
         maxInflight: limits.maxInflight,
         maxQueuedMessages: limits.maxQueuedMessages,
         maxQueuedBytes: limits.maxQueuedBytes,
-        maxBufferedBytes: Math.max(limits.maxQueuedBytes, 1024 * 1024),
+        // QoS 0 is dropped for a client that leaves this much unread (and limits.slowClientTimeout
+        // later it is cut off: see Connection).
+        maxBufferedBytes: Math.min(Math.max(limits.maxQueuedBytes, 1024 * 1024), limits.maxClientBufferBytes),
       },
       log: this.log,
       publish: (message) => this.publish(message),
     })
+    this.#admission = new Admission(limits)
     const hooks = opts.hooks ?? {}
     const { passwordFile, aclFile, allowAnonymous } = this.config
     this.#security = new Security({ passwordFile, aclFile, allowAnonymous, hooks, log: this.log })
@@ -259,9 +265,11 @@ export class Broker extends EventEmitter<BrokerEvents> {
   }
 
   readonly #accept = (stream: Duplex, info: ConnectionInfo): void => {
-    if (this.#connections.size >= this.config.limits.maxConnections) {
-      this.log.warn({ max: this.config.limits.maxConnections }, 'connection refused: limits.maxConnections reached')
+    if (this.#admission.admit(info.transport) !== null) {
+      // Closed at once, before it costs a decoder or a timer; reported once a second at most.
       stream.destroy()
+      const report = this.#admission.report()
+      if (report !== undefined) this.log.warn(report, `connections refused: ${report.reason}`)
       return
     }
     this.#connections.add(new Connection(this.#core, stream, info, this.#forget))
@@ -269,7 +277,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
 
   /** One function for every connection, rather than a 'close' listener of the broker's on each stream. */
   readonly #forget = (conn: Connection): void => {
-    this.#connections.delete(conn)
+    if (this.#connections.delete(conn)) this.#admission.release(conn.transport)
   }
 }
 

@@ -89,7 +89,23 @@ export interface BrokerConfig {
     maxQueuedMessages: number
     /** Bytes of payload queued per session. */
     maxQueuedBytes: number
+    /** Connections open at once, all listeners together. */
     maxConnections: number
+    /** Connections open at once on each listener (tcp, tls, ws, wss); 0: only maxConnections applies. */
+    maxConnectionsPerListener: number
+    /** New connections accepted per second, all listeners together; 0: no limit. */
+    maxConnectionRate: number
+    /** PUBLISH packets read per second from one client (back-pressure, never drops); 0: no limit. */
+    maxPublishRate: number
+    /** Bytes of PUBLISH topic and payload read per second from one client (back-pressure); 0: no limit. */
+    maxPublishByteRate: number
+    /**
+     * Bytes written to a client and not yet taken by its socket. Beyond it QoS 0 messages are
+     * dropped for that client; a client beyond it for `slowClientTimeout` ms is disconnected.
+     */
+    maxClientBufferBytes: number
+    /** Milliseconds a client may stay beyond `maxClientBufferBytes` before it is disconnected. */
+    slowClientTimeout: number
     maxSubscriptionsPerClient: number
     maxTopicLength: number
     maxTopicLevels: number
@@ -144,6 +160,12 @@ export const defaultConfig: BrokerConfig = {
     maxQueuedMessages: 1000,
     maxQueuedBytes: 64 * 1024 * 1024,
     maxConnections: 10_000,
+    maxConnectionsPerListener: 0,
+    maxConnectionRate: 0,
+    maxPublishRate: 0,
+    maxPublishByteRate: 0,
+    maxClientBufferBytes: 8 * 1024 * 1024,
+    slowClientTimeout: 30_000,
     maxSubscriptionsPerClient: 1000,
     maxTopicLength: 65_535,
     maxTopicLevels: 128,

@@ -236,7 +236,31 @@ const limitSettings: { [K in LimitKey]: Setting } = {
     kind: integer(0, Number.MAX_SAFE_INTEGER, 'BYTES'),
     help: 'Payload bytes queued per session',
   }),
-  maxConnections: limit('maxConnections', { kind: integer(1, INT32_MAX), help: 'Concurrent client connections' }),
+  maxConnections: limit('maxConnections', { kind: integer(1, INT32_MAX), help: 'Concurrent client connections, all listeners together' }),
+  maxConnectionsPerListener: limit('maxConnectionsPerListener', {
+    kind: integer(0, INT32_MAX),
+    help: 'Concurrent connections on each listener (Mosquitto\'s per-listener max_connections); 0: no cap of its own',
+  }),
+  maxConnectionRate: limit('maxConnectionRate', {
+    kind: integer(0, INT32_MAX),
+    help: 'New connections accepted per second; more are closed at once; 0: no limit',
+  }),
+  maxPublishRate: limit('maxPublishRate', {
+    kind: integer(0, INT32_MAX),
+    help: 'PUBLISH packets read per second from one client; beyond it its socket is not read; 0: no limit',
+  }),
+  maxPublishByteRate: limit('maxPublishByteRate', {
+    kind: integer(0, INT32_MAX, 'BYTES'),
+    help: 'Topic and payload bytes of PUBLISH read per second from one client, as back-pressure; 0: no limit',
+  }),
+  maxClientBufferBytes: limit('maxClientBufferBytes', {
+    kind: integer(1, Number.MAX_SAFE_INTEGER, 'BYTES'),
+    help: 'Bytes a client may leave unread: beyond it QoS 0 is dropped, and after slowClientTimeout it is cut off',
+  }),
+  slowClientTimeout: limit('slowClientTimeout', {
+    kind: integer(1, INT32_MAX, 'MS'),
+    help: 'Milliseconds a client may stay beyond maxClientBufferBytes before it is disconnected',
+  }),
   maxSubscriptionsPerClient: limit('maxSubscriptionsPerClient', {
     kind: integer(1, INT32_MAX),
     help: 'Subscriptions one session may hold',

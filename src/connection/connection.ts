@@ -3,12 +3,13 @@ import type { ClientInfo } from '../auth/index.js'
 import { dispatch, type ClientContext, type CloseOptions, type Core } from '../handlers/index.js'
 import {
   Decoder, MqttError, ReasonCode, encode, protocolError,
-  type AuthPacket, type InboundPacket, type OutboundPacket, type ProtocolVersion,
+  type AuthPacket, type InboundPacket, type OutboundPacket, type ProtocolVersion, type PublishPacket,
 } from '../protocol/index.js'
 import type { Outlet, Session } from '../session/index.js'
 import { AckQueue } from './ack-queue.js'
 import { ConnectionLog } from './client-log.js'
 import { unwatch, watch, type Watched } from './keepalive.js'
+import { PublishThrottle } from './throttle.js'
 import { OutboundAliases } from './topic-aliases.js'
 
 export interface ConnectionInfo {
@@ -74,6 +75,12 @@ export class Connection implements ClientContext, Outlet, Watched {
   #lateRelease: { publishWill: boolean; reason: string } | undefined
   #aliases: OutboundAliases | undefined
   #authWaiter: ((packet: AuthPacket) => void) | undefined
+  /** limits.maxPublishRate / maxPublishByteRate, when either is set (throttle.ts). */
+  readonly #throttle: PublishThrottle | undefined
+  /** Running while the socket is not read because the client is over its publish rate. */
+  #throttleTimer: NodeJS.Timeout | undefined
+  /** Armed while the client leaves more than limits.maxClientBufferBytes unread (`#watchSlowReader`). */
+  #slowReader: { timer: NodeJS.Timeout; onDrain: () => void } | undefined
 
   constructor(core: Core, stream: Duplex, info: ConnectionInfo, onGone?: (conn: Connection) => void) {
     this.core = core
@@ -86,6 +93,8 @@ export class Connection implements ClientContext, Outlet, Watched {
     this.log = new ConnectionLog(core.log, this)
     this.#isTracing = core.log.isLevelEnabled('trace')
     this.#decoder = new Decoder({ maxPacketSize: core.config.limits.maxPacketSize })
+    const { maxPublishRate, maxPublishByteRate } = core.config.limits
+    if (PublishThrottle.isNeeded(maxPublishRate, maxPublishByteRate)) this.#throttle = new PublishThrottle(maxPublishRate, maxPublishByteRate)
     this.#connectTimer = setTimeout(() => this.#onConnectTimeout(), core.config.limits.connectTimeout)
     this.#connectTimer.unref()
     stream.on('data', this.#onData)
@@ -132,7 +141,8 @@ export class Connection implements ClientContext, Outlet, Watched {
   }
 
   keepaliveRound(round: number, rounds: number): boolean {
-    if (this.#hasTraffic) {
+    // A client whose socket is not being read (publish rate) is not silent: we are not listening.
+    if (this.#hasTraffic || this.#throttleTimer !== undefined) {
       this.#hasTraffic = false
       this.#seenRound = round
       return false
@@ -255,6 +265,7 @@ export class Connection implements ClientContext, Outlet, Watched {
 
   readonly #onPacket = (packet: InboundPacket): void => {
     if (this.#closing !== null) return
+    if (this.#throttle !== undefined && packet.cmd === 'publish') this.#chargePublish(this.#throttle, packet)
     // An authentication exchange runs while other packets wait: its AUTH replies go straight to it.
     if (packet.cmd === 'auth' && this.#authWaiter !== undefined) {
       this.#authWaiter(packet)
@@ -286,7 +297,30 @@ export class Connection implements ClientContext, Outlet, Watched {
       const packet = this.#inbox.shift()
       if (packet !== undefined) this.#handle(packet)
     }
-    if (this.#inbox.length === 0 && this.#stream.isPaused()) this.#stream.resume()
+    if (this.#inbox.length === 0 && this.#stream.isPaused() && this.#throttleTimer === undefined) this.#stream.resume()
+  }
+
+  /**
+   * Publish rate as back-pressure: a packet already read is always handled, but a client over
+   * its rate is not read again until the debt is paid (throttle.ts).
+   */
+  #chargePublish(throttle: PublishThrottle, packet: PublishPacket): void {
+    const waitMs = throttle.charge(packet.topic.length + packet.payload.length)
+    if (waitMs === 0 || this.#throttleTimer !== undefined) return
+    this.#stream.pause()
+    this.log.debug({ waitMs }, 'publish rate exceeded: not reading this client for a while')
+    this.#throttleTimer = setTimeout(() => this.#endThrottle(throttle), waitMs)
+  }
+
+  #endThrottle(throttle: PublishThrottle): void {
+    // Packets decoded while paused (the rest of the last chunk) may have added to the debt.
+    const waitMs = throttle.charge(0)
+    if (waitMs > 0 && this.#closing === null) {
+      this.#throttleTimer = setTimeout(() => this.#endThrottle(throttle), waitMs)
+      return
+    }
+    this.#throttleTimer = undefined
+    if (this.#inbox.length <= MAX_INBOX && this.#closing === null) this.#stream.resume()
   }
 
   static #flushSoon(conn: Connection): void {
@@ -301,11 +335,42 @@ export class Connection implements ClientContext, Outlet, Watched {
     this.#outBytes = 0
     if (out.length === 1) {
       this.#stream.write(out[0])
-      return
+    } else {
+      this.#stream.cork()
+      for (const buf of out) this.#stream.write(buf)
+      this.#stream.uncork()
     }
-    this.#stream.cork()
-    for (const buf of out) this.#stream.write(buf)
-    this.#stream.uncork()
+    if (this.#slowReader === undefined && this.#stream.writableLength > this.core.config.limits.maxClientBufferBytes) {
+      this.#watchSlowReader()
+    }
+  }
+
+  /**
+   * A client that leaves more than limits.maxClientBufferBytes unread gets its QoS 0 messages
+   * dropped (Session); one that is still beyond it limits.slowClientTimeout ms later, without
+   * the socket having drained in between, is cut off (5.0: DISCONNECT 0x97, which it will most
+   * likely never read). The socket is destroyed at once: what it holds is what must be freed,
+   * and a peer that does not read would not take a graceful close either.
+   */
+  #watchSlowReader(): void {
+    const { maxClientBufferBytes: max, slowClientTimeout } = this.core.config.limits
+    const onDrain = (): void => {
+      if (this.#slowReader === undefined) return
+      clearTimeout(this.#slowReader.timer)
+      this.#slowReader = undefined
+    }
+    const timer = setTimeout(() => {
+      this.#stream.off('drain', onDrain)
+      this.#slowReader = undefined
+      const buffered = this.bufferedBytes
+      if (buffered <= max || this.#closing !== null) return
+      this.log.warn({ buffered, max, slowClientTimeout }, 'client is not reading: disconnecting it (limits.maxClientBufferBytes, slowClientTimeout)')
+      void this.close({ reasonCode: ReasonCode.QuotaExceeded, publishWill: true, reason: 'client not reading (limits.slowClientTimeout)' })
+      this.#stream.destroy()
+    }, slowClientTimeout)
+    timer.unref()
+    this.#slowReader = { timer, onDrain }
+    this.#stream.once('drain', onDrain)
   }
 
   /** The error boundary. */
@@ -342,6 +407,8 @@ export class Connection implements ClientContext, Outlet, Watched {
 
   async #shutdown(opts: CloseOptions): Promise<void> {
     clearTimeout(this.#connectTimer)
+    clearTimeout(this.#throttleTimer)
+    if (this.#slowReader !== undefined) clearTimeout(this.#slowReader.timer)
     if (this.#silenceMs > 0) unwatch(this, this.#silenceMs)
     this.#inbox = []
     const session = this.session

@@ -1,7 +1,7 @@
 import { answerToReason } from '../auth/index.js'
 import {
   MqttError, ReasonCode, protocolError, topicNameInvalid,
-  type PublishPacket, type PublishProperties,
+  type PublishPacket, type PublishProperties, type QoS,
 } from '../protocol/index.js'
 import type { PublishWrite, StoredMessage } from '../persistence/index.js'
 import { validateTopicName } from '../router/index.js'
@@ -35,15 +35,12 @@ export function handlePublish(ctx: ClientContext, packet: PublishPacket): void {
   }
   const id = packet.messageId ?? 0
   if (packet.qos > 0) {
-    if (session.inboundInflight >= limits.receiveMaximum && ctx.protocolVersion === 5) {
-      throw new MqttError('MQTT_RECEIVE_MAXIMUM_EXCEEDED', ReasonCode.ReceiveMaximumExceeded,
-        `more than ${limits.receiveMaximum} unacknowledged QoS 1/2 publishes; wait for acknowledgements`)
-    }
     if (packet.qos === 2 && session.incoming.has(id)) {
       // A resent QoS 2 PUBLISH before PUBREL is not routed again [MQTT-4.3.3-10].
       ctx.ackAfter(null, { cmd: 'pubrec', messageId: id })
       return
     }
+    checkReceiveMaximum(ctx, session, packet.qos, limits.receiveMaximum)
   }
   if (!ctx.core.security.canPublish(ctx, topic)) {
     // The ACL file, or a $SYS/ topic: refused before any hook is asked.
@@ -93,9 +90,31 @@ function route(ctx: ClientContext, session: Session, packet: PublishPacket, topi
     return
   }
   const reason = core.router.lastMatchCount === 0 ? ReasonCode.NoMatchingSubscribers : ReasonCode.Success
-  if (commit !== null) session.inboundInflight++
-  ctx.ackAfter(commit === null ? null : commit.then(() => { session.inboundInflight-- }),
+  // QoS 2 counts against Receive Maximum through `incoming` until PUBREL (checkReceiveMaximum).
+  const isCounted = commit !== null && packet.qos === 1
+  if (isCounted) session.inboundInflight++
+  ctx.ackAfter(commit === null ? null : isCounted ? commit.then(() => { session.inboundInflight-- }) : commit,
     ackFor(packet, reason, ctx.protocolVersion))
+}
+
+/**
+ * The server's Receive Maximum: a QoS 1 PUBLISH is in flight until its PUBACK is sent, a QoS 2
+ * PUBLISH until PUBCOMP, i.e. while its packet id waits for PUBREL (5.0 section 3.3.4). A 5.0
+ * client beyond it gets DISCONNECT 0x93 [MQTT-3.3.4-9].
+ *
+ * 3.1.1 has no Receive Maximum, but the broker still has to remember every QoS 2 id until its
+ * PUBREL: a client that never sends PUBREL could pin 65535 of them (and, for a persistent
+ * session, as many store entries). So a 3.1.1 client with `receiveMaximum` QoS 2 ids unreleased
+ * is disconnected too. Answering PUBREC and dropping the message instead (as Mosquitto does)
+ * would tell the client "received" for a message that never was; a closed connection makes it
+ * resend. 3.1.1 QoS 1 is not capped: its acknowledgements only wait for the store.
+ */
+function checkReceiveMaximum(ctx: ClientContext, session: Session, qos: QoS, max: number): void {
+  const pendingRelease = session.incoming.size
+  if (ctx.protocolVersion === 5 ? session.inboundInflight + pendingRelease < max : qos === 1 || pendingRelease < max) return
+  throw new MqttError('MQTT_RECEIVE_MAXIMUM_EXCEEDED', ReasonCode.ReceiveMaximumExceeded,
+    `more than ${max} unacknowledged QoS 1/2 publishes (${pendingRelease} QoS 2 awaiting PUBREL); ` +
+    'wait for acknowledgements, or raise limits.receiveMaximum')
 }
 
 function ackFor(packet: PublishPacket, reasonCode: number, version: number): { cmd: 'puback' | 'pubrec'; messageId: number; reasonCode?: number } {

@@ -1,3 +1,5 @@
+export { Admission } from './admission.js'
+export type { AdmissionLimits } from './admission.js'
 export { listenTcp } from './tcp.js'
 export type { StreamHandler } from './tcp.js'
 export { listenTls } from './tls.js'

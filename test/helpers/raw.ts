@@ -3,6 +3,7 @@ import type { MqttClient } from 'mqtt'
 import type { Test as Tap } from 'tap'
 import { startBroker, type TestBroker } from './broker.js'
 import { collect, connect } from './client.js'
+import { HealthyTraffic, assertTraffic, errorCatchingLogger } from './traffic.js'
 
 /**
  * A raw MQTT client for wire tests: a plain TCP socket, hand-written bytes out, bytes and whole
@@ -349,14 +350,23 @@ export async function connected(t: Tap, port: number, o: ConnectOptions & { clie
   return { raw, connack }
 }
 
+/** What `wireBroker` started next to its healthy client, for `assertHealthy` to check. */
+const bystanders = new WeakMap<MqttClient, { traffic: HealthyTraffic; errors: string[] }>()
+
 /**
  * A broker for one wire file, and a healthy MQTT.js 5.0 client connected before any
- * misbehaving one; `assertHealthy` checks it at the end of the file.
+ * misbehaving one; `assertHealthy` checks it at the end of the file. Beside it, a healthy
+ * publisher/subscriber pair keeps exchanging messages for the whole file (test/helpers/traffic.ts),
+ * and every error-level log line of the broker is kept: both are checked by `assertHealthy` too.
  */
 export async function wireBroker(t: Tap, opts: Parameters<typeof startBroker>[0] = {}): Promise<{ b: TestBroker; healthy: MqttClient }> {
-  const b = await startBroker(opts)
+  const caught = opts.logger === undefined ? errorCatchingLogger() : undefined
+  const b = await startBroker(caught === undefined ? opts : { ...opts, logger: caught.logger })
   const healthy = await connect(b.url, { protocolVersion: 5, clientId: 'healthy' })
+  const traffic = await HealthyTraffic.start(b.url)
+  bystanders.set(healthy, { traffic, errors: caught?.errors ?? [] })
   t.teardown(async () => {
+    await traffic.stop(0)
     await healthy.endAsync()
     await b.close()
   })
@@ -365,7 +375,8 @@ export async function wireBroker(t: Tap, opts: Parameters<typeof startBroker>[0]
 
 /**
  * The shared check of every wire file: a client that was connected before the misbehaving ones
- * is still connected, and can still subscribe, publish and receive.
+ * is still connected, and can still subscribe, publish and receive; the background pair got
+ * every message through; the broker logged nothing at error level (a bug, by definition).
  */
 export async function assertHealthy(t: Tap, client: MqttClient, topic: string): Promise<void> {
   t.ok(client.connected, 'the healthy client is still connected')
@@ -374,6 +385,11 @@ export async function assertHealthy(t: Tap, client: MqttClient, topic: string): 
   await client.publishAsync(topic, 'still here', { qos: 1 })
   const [m] = await got.next(1, 2000)
   t.equal(m?.payload, 'still here', 'the healthy client still publishes and receives')
+  const around = bystanders.get(client)
+  if (around === undefined) return
+  bystanders.delete(client)
+  assertTraffic(t, await around.traffic.stop())
+  t.same(around.errors, [], 'the broker logged nothing at error level')
 }
 
 /** The broker closes within 1 s and sends nothing (more) before it does. */

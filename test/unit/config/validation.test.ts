@@ -62,6 +62,12 @@ const ranges: [key: string, env: string, min: number, max: number][] = [
   ['limits.maxClientIdLength', 'HALYARD_MAX_CLIENT_ID_LENGTH', 23, 65535],
   ['limits.maxSessionExpiryInterval', 'HALYARD_MAX_SESSION_EXPIRY_INTERVAL', 0, 4294967295],
   ['limits.connectTimeout', 'HALYARD_CONNECT_TIMEOUT', 1, 2147483647],
+  ['limits.maxConnectionsPerListener', 'HALYARD_MAX_CONNECTIONS_PER_LISTENER', 0, 2147483647],
+  ['limits.maxConnectionRate', 'HALYARD_MAX_CONNECTION_RATE', 0, 2147483647],
+  ['limits.maxPublishRate', 'HALYARD_MAX_PUBLISH_RATE', 0, 2147483647],
+  ['limits.maxPublishByteRate', 'HALYARD_MAX_PUBLISH_BYTE_RATE', 0, 2147483647],
+  ['limits.maxClientBufferBytes', 'HALYARD_MAX_CLIENT_BUFFER_BYTES', 1, Number.MAX_SAFE_INTEGER],
+  ['limits.slowClientTimeout', 'HALYARD_SLOW_CLIENT_TIMEOUT', 1, 2147483647],
 ]
 
 for (const [key, env, min, max] of ranges) {
