@@ -6,7 +6,7 @@ import {
   type AuthPacket, type InboundPacket, type OutboundPacket, type ProtocolVersion, type PublishPacket,
 } from '../protocol/index.js'
 import type { Outlet, Session } from '../session/index.js'
-import { AckQueue } from './ack-queue.js'
+import { AckQueue, type InflightCounter } from './ack-queue.js'
 import { ConnectionLog } from './client-log.js'
 import { unwatch, watch, type Watched } from './keepalive.js'
 import { PublishThrottle } from './throttle.js'
@@ -209,13 +209,14 @@ export class Connection implements ClientContext, Outlet, Watched {
     }
   }
 
-  ackAfter(after: Promise<void> | null, ack: OutboundPacket): void {
+  ackAfter(after: Promise<void> | null, ack: OutboundPacket, countedIn?: InflightCounter): void {
     if (after === null && this.#acks === undefined) {
+      if (countedIn !== undefined) countedIn.inboundInflight--
       this.send(ack)
       return
     }
     this.#acks ??= new AckQueue((packet) => this.send(packet), (err) => this.#fail(err))
-    this.#acks.push(after, ack)
+    this.#acks.push(after, ack, countedIn)
   }
 
   hold(work: Promise<void>): void {

@@ -89,8 +89,12 @@ export interface ClientContext {
   authMethod: string | undefined
 
   send(packet: OutboundPacket): boolean
-  /** Sends `ack` after `after` resolves, keeping acknowledgements in arrival order [MQTT-4.6.0-2]. */
-  ackAfter(after: Promise<void> | null, ack: OutboundPacket): void
+  /**
+   * Sends `ack` after `after` resolves, keeping acknowledgements in arrival order [MQTT-4.6.0-2].
+   * `countedIn`: the session whose `inboundInflight` this PUBLISH was counted in; decremented
+   * when the ack is released.
+   */
+  ackAfter(after: Promise<void> | null, ack: OutboundPacket, countedIn?: { inboundInflight: number }): void
   /** Stops processing this client's packets until `work` settles; a rejection ends the connection. */
   hold(work: Promise<void>): void
   /** Work that runs beside packet processing; a rejection ends the connection. */

@@ -93,8 +93,7 @@ function route(ctx: ClientContext, session: Session, packet: PublishPacket, topi
   // QoS 2 counts against Receive Maximum through `incoming` until PUBREL (checkReceiveMaximum).
   const isCounted = commit !== null && packet.qos === 1
   if (isCounted) session.inboundInflight++
-  ctx.ackAfter(commit === null ? null : isCounted ? commit.then(() => { session.inboundInflight-- }) : commit,
-    ackFor(packet, reason, ctx.protocolVersion))
+  ctx.ackAfter(commit, ackFor(packet, reason, ctx.protocolVersion), isCounted ? session : undefined)
 }
 
 /**

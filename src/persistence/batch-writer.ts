@@ -31,8 +31,8 @@ export interface Change {
 }
 
 interface Pending {
-  change?: Change
-  prepare?: () => Promise<Change>
+  change: Change | undefined
+  prepare: (() => Promise<Change>) | undefined
   resolve: () => void
   reject: (err: unknown) => void
 }
@@ -56,21 +56,25 @@ export class BatchWriter {
   }
 
   write(change: Change): Promise<void> {
-    return this.#enqueue({ change })
+    return this.#enqueue(change, undefined)
   }
 
   exclusive(prepare: () => Promise<Change>): Promise<void> {
-    return this.#enqueue({ prepare })
+    return this.#enqueue(undefined, prepare)
   }
 
-  #enqueue(item: Omit<Pending, 'resolve' | 'reject'>): Promise<void> {
+  #enqueue(change: Change | undefined, prepare: (() => Promise<Change>) | undefined): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ ...item, resolve, reject })
+      this.#queue.push({ change, prepare, resolve, reject })
       if (!this.#isRunning) {
         this.#isRunning = true
-        setImmediate(() => void this.#run())
+        setImmediate(this.#start)
       }
     })
+  }
+
+  readonly #start = (): void => {
+    void this.#run()
   }
 
   async #run(): Promise<void> {
@@ -82,7 +86,7 @@ export class BatchWriter {
       this.#isRunning = false
       if (this.#queue.length > 0) {
         this.#isRunning = true
-        setImmediate(() => void this.#run())
+        setImmediate(this.#start)
       }
     }
   }

@@ -7,6 +7,7 @@ export type {
   SubscriptionRecord,
 } from './types.js'
 export { MemoryStore } from './memory-store.js'
+export { toQueued } from './store-helpers.js'
 export { LevelStore, type LevelStoreOptions } from './level-store.js'
 export { AedesAdapter } from './aedes-adapter.js'
 export type { AedesBroker, AedesClient, AedesPacket, AedesSubscription } from './aedes-packets.js'

@@ -2,7 +2,9 @@
  * The store for `dataDir: null`: everything in Maps, nothing survives the process.
  *
  * Records are copied on the way in and on the way out, so a caller that edits a message it
- * stored or read (aedes' suite does) cannot edit the store, just as with the level store.
+ * stored or read (aedes' suite does) cannot edit the store, just as with the level store. The
+ * one exception is `commit()`'s queue entries, which it takes over as they are (Store.commit
+ * says so): one per persistent receiver of every QoS 1/2 message, the hot path of the store.
  */
 import { TopicIndex } from '../topic/index.js'
 import { AedesAdapter } from './aedes-adapter.js'
@@ -125,9 +127,11 @@ export class MemoryStore extends AedesAdapter {
   }
 
   async updateQueued(clientId: string, seq: number, state: QueueState, messageId?: number): Promise<void> {
-    const entries = this.#queues.get(clientId)?.entries
-    const entry = entries?.get(seq)
-    if (entries !== undefined && entry !== undefined) entries.set(seq, { ...entry, state, messageId })
+    const entry = this.#queues.get(clientId)?.entries.get(seq)
+    if (entry === undefined) return
+    // In place: the entry is the store's own (commit took it over, queue() hands out copies).
+    entry.state = state
+    entry.messageId = messageId
   }
 
   async removeQueued(clientId: string, seq: number): Promise<void> {
@@ -180,7 +184,8 @@ export class MemoryStore extends AedesAdapter {
     const queue = getOrCreate(this.#queues, clientId, () => ({ entries: new Map(), maxSeq: 0, isSorted: true }))
     if (message.seq < queue.maxSeq) queue.isSorted = false
     else queue.maxSeq = message.seq
-    queue.entries.set(message.seq, { ...message })
+    // No copy: commit() takes the entry over (see Store.commit).
+    queue.entries.set(message.seq, message)
   }
 
   #incomingOf(clientId: string): Map<number, StoredMessage | undefined> {

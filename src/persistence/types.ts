@@ -89,7 +89,11 @@ export interface Store {
   /** A fresh order key; strictly increasing for the life of the data directory. */
   nextSeq(): number
 
-  /** One atomic batch; resolves once written (and fsync'd when the store is in sync mode). */
+  /**
+   * One atomic batch; resolves once written (and fsync'd when the store is in sync mode).
+   * The queue entries are handed over: the store may keep those very objects, so the caller
+   * must not change them afterwards (the router builds a fresh one per receiver).
+   */
   commit(write: PublishWrite): Promise<void>
 
   /** Retained messages whose topic matches any of the filters, found through an index. */

@@ -1,6 +1,6 @@
 import { TopicTrie, parseSharedFilter } from '../topic/index.js'
 import type { QoS } from '../protocol/index.js'
-import type { PublishWrite, Store, StoredMessage, SubscriptionRecord } from '../persistence/index.js'
+import { toQueued, type PublishWrite, type Store, type StoredMessage, type SubscriptionRecord } from '../persistence/index.js'
 import { SharedGroup } from './shared-group.js'
 import type { Delivery, MessageRouter, SharedStrategy, Subscriber, SubscriptionEntry } from './types.js'
 
@@ -214,19 +214,7 @@ export class Router implements MessageRouter {
   }
 
   #enqueue(subscriber: Subscriber, delivery: Delivery, write: PublishWrite): void {
-    const { message } = delivery
-    const entry = {
-      clientId: subscriber.clientId,
-      message: {
-        ...message,
-        qos: delivery.qos,
-        retain: delivery.retain,
-        seq: delivery.seq ?? 0,
-        state: 'queued' as const,
-        ...(delivery.subscriptionIds === undefined ? {} : { subscriptionIds: delivery.subscriptionIds }),
-        ...(delivery.shared === undefined ? {} : { shared: delivery.shared }),
-      },
-    }
+    const entry = { clientId: subscriber.clientId, message: toQueued(delivery.message, delivery) }
     if (write.enqueue === undefined) write.enqueue = [entry]
     else write.enqueue.push(entry)
   }
