@@ -20,8 +20,13 @@ export interface ConnectionInfo {
   certificateCommonName?: string | undefined
 }
 
+/** Packets averaging fewer bytes than this are copied into one buffer per flush; bigger ones go as a writev. */
+const COALESCE_BELOW = 2048
+
 /** Unflushed bytes past which the socket is paused until the inbox drains. */
 const MAX_INBOX = 1000
+/** The shortest pause for a client over its publish rate, ms: see `#chargePublish`. */
+const MIN_PAUSE_MS = 10
 
 /**
  * One client connection: bytes in → decoded packets → handlers, in order; packets out →
@@ -266,13 +271,12 @@ export class Connection implements ClientContext, Outlet, Watched {
 
   readonly #onPacket = (packet: InboundPacket): void => {
     if (this.#closing !== null) return
-    if (this.#throttle !== undefined && packet.cmd === 'publish') this.#chargePublish(this.#throttle, packet)
     // An authentication exchange runs while other packets wait: its AUTH replies go straight to it.
     if (packet.cmd === 'auth' && this.#authWaiter !== undefined) {
       this.#authWaiter(packet)
       return
     }
-    if (this.#held || this.#inbox.length > 0) {
+    if (this.#held || this.#throttleTimer !== undefined || this.#inbox.length > 0) {
       this.#inbox.push(packet)
       if (this.#inbox.length > MAX_INBOX) this.#stream.pause()
       return
@@ -286,6 +290,7 @@ export class Connection implements ClientContext, Outlet, Watched {
       this.#connectTimer = undefined
     }
     if (this.#isTracing) this.log.trace({ cmd: packet.cmd }, 'received')
+    if (this.#throttle !== undefined && packet.cmd === 'publish') this.#chargePublish(this.#throttle, packet)
     try {
       dispatch(this, packet)
     } catch (err) {
@@ -294,7 +299,7 @@ export class Connection implements ClientContext, Outlet, Watched {
   }
 
   #drainInbox(): void {
-    while (!this.#held && this.#inbox.length > 0 && this.#closing === null) {
+    while (!this.#held && this.#throttleTimer === undefined && this.#inbox.length > 0 && this.#closing === null) {
       const packet = this.#inbox.shift()
       if (packet !== undefined) this.#handle(packet)
     }
@@ -302,26 +307,20 @@ export class Connection implements ClientContext, Outlet, Watched {
   }
 
   /**
-   * Publish rate as back-pressure: a packet already read is always handled, but a client over
-   * its rate is not read again until the debt is paid (throttle.ts).
+   * Publish rate as back-pressure (throttle.ts): each PUBLISH is charged as it is handled, and
+   * one that leaves the client in debt stops the connection, like a held packet does: what was
+   * already read waits in the inbox, the socket is not read, until the debt is paid. Debts below
+   * MIN_PAUSE_MS are let run, so that a high rate is not held to one packet per timer tick.
    */
   #chargePublish(throttle: PublishThrottle, packet: PublishPacket): void {
     const waitMs = throttle.charge(packet.topic.length + packet.payload.length)
-    if (waitMs === 0 || this.#throttleTimer !== undefined) return
+    if (waitMs < MIN_PAUSE_MS) return
     this.#stream.pause()
-    this.log.debug({ waitMs }, 'publish rate exceeded: not reading this client for a while')
-    this.#throttleTimer = setTimeout(() => this.#endThrottle(throttle), waitMs)
-  }
-
-  #endThrottle(throttle: PublishThrottle): void {
-    // Packets decoded while paused (the rest of the last chunk) may have added to the debt.
-    const waitMs = throttle.charge(0)
-    if (waitMs > 0 && this.#closing === null) {
-      this.#throttleTimer = setTimeout(() => this.#endThrottle(throttle), waitMs)
-      return
-    }
-    this.#throttleTimer = undefined
-    if (this.#inbox.length <= MAX_INBOX && this.#closing === null) this.#stream.resume()
+    if (this.#isTracing) this.log.trace({ waitMs }, 'publish rate exceeded: pausing this client')
+    this.#throttleTimer = setTimeout(() => {
+      this.#throttleTimer = undefined
+      this.#drainInbox()
+    }, waitMs)
   }
 
   static #flushSoon(conn: Connection): void {
@@ -332,10 +331,15 @@ export class Connection implements ClientContext, Outlet, Watched {
     this.#flushScheduled = false
     const out = this.#out
     if (out.length === 0 || this.#stream.destroyed) return
+    const bytes = this.#outBytes
     this.#out = []
     this.#outBytes = 0
     if (out.length === 1) {
       this.#stream.write(out[0])
+    } else if (bytes <= out.length * COALESCE_BELOW) {
+      // Small packets: one copy into one buffer costs less than a stream write per packet
+      // (100,000 retained messages on SUBSCRIBE, a subscriber's share of a busy tick).
+      this.#stream.write(Buffer.concat(out, bytes))
     } else {
       this.#stream.cork()
       for (const buf of out) this.#stream.write(buf)

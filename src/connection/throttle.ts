@@ -3,11 +3,11 @@
  * bytes of topic and payload per second), enforced as back-pressure rather than by dropping.
  *
  * Two token buckets, each holding one second's worth (the burst a client may send after a quiet
- * second). Every PUBLISH is charged as it is decoded, and a bucket may go into debt: packets
- * already read are always handled, in order, with nothing dropped. What a debt does is stop the
- * connection reading its socket for as long as the debt takes to pay back; the client's writes
- * then wait in the kernel's buffers and TCP flow control slows it down. Averaged over a few
- * seconds, the client gets exactly its rate, however it batches its writes.
+ * second). The connection charges every PUBLISH as it handles it, and a bucket may go into
+ * debt. A debt stops the connection until it is paid back: packets already read wait, in order,
+ * and the socket is not read, so the client's writes back up into the kernel's buffers and TCP
+ * flow control slows it down. Nothing is dropped, and averaged over a second or two the client
+ * gets exactly its rate, however it batches its writes.
  */
 export class PublishThrottle {
   readonly #messages: Bucket | undefined

@@ -15,9 +15,10 @@ export interface BrokerProcess {
 /**
  * The real `halyard` command (built `dist/cli.js`) on a free port, reading its JSON logs to
  * learn the port. For tests of what only a whole process shows: kill -9, signals, exit codes.
+ * `nodeArgs` go to node itself (V8 flags), before the script.
  */
-export async function spawnBroker(args: string[], timeoutMs = 10_000): Promise<BrokerProcess> {
-  const child = spawn(process.execPath, [cli, '--port', '0', '--ws-port', '0', '--log-level', 'info', ...args], {
+export async function spawnBroker(args: string[], timeoutMs = 10_000, nodeArgs: string[] = []): Promise<BrokerProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, cli, '--port', '0', '--ws-port', '0', '--log-level', 'info', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const logs: string[] = []

@@ -86,6 +86,25 @@ export class RawClient {
     this.#socket.destroy()
   }
 
+  /** Stops reading the socket: the broker's writes back up, as with a client that hung. */
+  pauseReading(): void {
+    this.#socket.pause()
+  }
+
+  resumeReading(): void {
+    this.#socket.resume()
+  }
+
+  /** Bytes received and not read yet. */
+  get unread(): number {
+    return this.#buffer.length
+  }
+
+  /** Drops what was received so far (a test that only counts bytes). */
+  discard(): void {
+    this.#buffer = Buffer.alloc(0)
+  }
+
   #wake(): void {
     for (const w of this.#waiters.splice(0)) w()
   }
