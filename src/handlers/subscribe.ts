@@ -46,11 +46,13 @@ async function subscribeHeld(ctx: ClientContext, session: Session, packet: Subsc
   const granted: number[] = []
   const added: SubscriptionRecord[] = []
   const retainedFor: SubscriptionRecord[] = []
+  const refusals = new Refusals()
   for (const sub of packet.subscriptions) {
-    const code = await check(ctx, session, sub)
+    const before = refusals.count
+    const code = await check(ctx, session, sub, refusals)
     granted.push(code)
     if (code > 2) {
-      ctx.log.warn({ filter: sub.topic, reasonCode: code }, 'subscription refused')
+      if (refusals.count === before) refusals.note(sub.topic, code, `reason code 0x${code.toString(16)}`)
       continue
     }
     const record = toRecord(sub, code as QoS, subId)
@@ -64,25 +66,23 @@ async function subscribeHeld(ctx: ClientContext, session: Session, packet: Subsc
     added.push(record)
     if (mayGetRetained && (rh === 0 || !existed)) retainedFor.push(record)
   }
+  refusals.log(ctx)
   if (session.isPersistent && added.length > 0) await core.store.putSubscriptions(ctx.clientId, added)
   ctx.send({ cmd: 'suback', messageId: packet.messageId, granted })
   if (retainedFor.length > 0) await sendRetained(ctx, session, retainedFor)
 }
 
-async function check(ctx: ClientContext, session: Session, sub: Subscription): Promise<number> {
+async function check(ctx: ClientContext, session: Session, sub: Subscription, refusals: Refusals): Promise<number> {
   const { limits } = ctx.core.config
   const problem = validateTopicFilter(sub.topic, { maxLength: limits.maxTopicLength, maxLevels: limits.maxTopicLevels })
-  if (problem !== null) {
-    ctx.log.warn({ filter: sub.topic }, problem)
-    return ReasonCode.TopicFilterInvalid
-  }
+  if (problem !== null) return refusals.note(sub.topic, ReasonCode.TopicFilterInvalid, problem)
   const { config } = ctx.core
   const shared = parseSharedFilter(sub.topic)
   if (shared !== null && !config.sharedSubscriptions) return ReasonCode.SharedSubscriptionsNotSupported
   if (!config.wildcardSubscriptions && isWildcardFilter(shared?.filter ?? sub.topic)) return ReasonCode.WildcardSubscriptionsNotSupported
   if (!session.subscriptions.has(sub.topic) && session.subscriptions.size >= limits.maxSubscriptionsPerClient) {
-    ctx.log.warn({ limit: limits.maxSubscriptionsPerClient }, 'too many subscriptions: raise limits.maxSubscriptionsPerClient')
-    return ReasonCode.QuotaExceeded
+    return refusals.note(sub.topic, ReasonCode.QuotaExceeded,
+      `too many subscriptions (${limits.maxSubscriptionsPerClient}): raise limits.maxSubscriptionsPerClient`)
   }
   // The ACL file first (synchronous), then the embedder's hook: both must allow.
   if (!ctx.core.security.canSubscribe(ctx, sub.topic)) return ReasonCode.NotAuthorized
@@ -93,6 +93,25 @@ async function check(ctx: ClientContext, session: Session, sub: Subscription): P
   }
   // The server may grant less than asked (MQTT 5.0 section 3.8.4), never above its Maximum QoS.
   return Math.min(sub.qos, config.maxQos)
+}
+
+/**
+ * The refused filters of one SUBSCRIBE, logged as one line with the first few and why: a
+ * SUBSCRIBE of thousands of bad filters must not become thousands of log lines.
+ */
+class Refusals {
+  count = 0
+  readonly #examples: Array<{ filter: string; reasonCode: number; why: string }> = []
+
+  note(filter: string, reasonCode: number, why: string): number {
+    if (this.count++ < 3) this.#examples.push({ filter, reasonCode, why })
+    return reasonCode
+  }
+
+  log(ctx: ClientContext): void {
+    if (this.count === 0) return
+    ctx.log.warn({ refused: this.count, examples: this.#examples }, `${this.count} subscription(s) refused`)
+  }
 }
 
 function toRecord(sub: Subscription, qos: QoS, subId: number | undefined): SubscriptionRecord {
@@ -108,25 +127,37 @@ function toRecord(sub: Subscription, qos: QoS, subId: number | undefined): Subsc
   return record
 }
 
-/** Reads the retained messages of every filter, then delivers them ahead of the held live ones. */
+/**
+ * Reads the retained messages of every filter, then delivers them ahead of the held live ones.
+ * They come from the store in batches and go out in one synchronous run, so a `#` over
+ * 100,000 retained messages costs no promise per message; the connection writes them together.
+ */
 async function sendRetained(ctx: ClientContext, session: Session, records: SubscriptionRecord[]): Promise<void> {
   const { core } = ctx
-  const found: Array<{ record: SubscriptionRecord; message: StoredMessage }> = []
+  const found: Array<{ record: SubscriptionRecord; batches: StoredMessage[][] }> = []
   for (const record of records) {
-    for await (const message of core.router.retained([record.filter])) found.push({ record, message })
+    const batches: StoredMessage[][] = []
+    for await (const batch of core.router.retained([record.filter])) batches.push(batch)
+    found.push({ record, batches })
   }
   const write: PublishWrite = {}
   const now = Date.now()
   session.releaseLive(() => {
-    for (const { record, message } of found) {
-      if (message.expiresAt !== undefined && message.expiresAt <= now) continue
-      core.router.deliverTo(session, {
-        message,
-        qos: (record.qos < message.qos ? record.qos : message.qos) as QoS,
-        retain: true,
-        subscriptionIds: record.subscriptionId === undefined ? undefined : [record.subscriptionId],
-        seq: undefined,
-      }, write)
+    for (const { record, batches } of found) {
+      const subscriptionIds = record.subscriptionId === undefined ? undefined : [record.subscriptionId]
+      for (const batch of batches) {
+        for (const message of batch) {
+          if (message.expiresAt !== undefined && message.expiresAt <= now) continue
+          core.router.deliverTo(session, {
+            message,
+            qos: (record.qos < message.qos ? record.qos : message.qos) as QoS,
+            retain: true,
+            subscriptionIds,
+            seq: undefined,
+            shared: undefined,
+          }, write)
+        }
+      }
     }
   })
   if (write.enqueue !== undefined) await core.store.commit(write)

@@ -59,7 +59,7 @@ export abstract class AedesAdapter implements Store {
   abstract close(): Promise<void>
   abstract nextSeq(): number
   abstract commit(write: PublishWrite): Promise<void>
-  abstract retainedMatching(filters: string[]): AsyncIterable<StoredMessage>
+  abstract retainedBatches(filters: string[]): AsyncIterable<StoredMessage[]>
   abstract countRetained(): Promise<number>
   abstract getSession(clientId: string): Promise<SessionRecord | undefined>
   abstract sessions(): AsyncIterable<SessionRecord>
@@ -103,6 +103,11 @@ export abstract class AedesAdapter implements Store {
 
   async storeRetained(packet: AedesPacket): Promise<void> {
     await this.commit({ retained: fromAedes(packet) })
+  }
+
+  /** `retainedBatches`, one message at a time. */
+  async *retainedMatching(filters: string[]): AsyncGenerator<StoredMessage> {
+    for await (const batch of this.retainedBatches(filters)) yield* batch
   }
 
   createRetainedStream(pattern: string): Readable {

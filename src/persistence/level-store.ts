@@ -142,17 +142,24 @@ export class LevelStore extends AedesAdapter {
     return this.#writer.write({ ops, apply })
   }
 
-  async *retainedMatching(filters: string[]): AsyncGenerator<StoredMessage> {
+  async *retainedBatches(filters: string[]): AsyncGenerator<StoredMessage[]> {
     const topics = matchingTopics(this.#retainedIndex, filters)
     const now = Date.now()
-    for (let start = 0; start < topics.length; start += GET_MANY_CHUNK) {
-      const chunk = topics.slice(start, start + GET_MANY_CHUNK)
-      const values = await this.#db.getMany(chunk.map(retainedKey))
-      for (let i = 0; i < chunk.length; i++) {
-        const topic = chunk[i] ?? ''
+    const read = (start: number): Promise<Array<Buffer | undefined>> =>
+      this.#db.getMany(topics.slice(start, start + GET_MANY_CHUNK).map(retainedKey))
+    // One read ahead: the next chunk is fetched (on LevelDB's thread) while this one is decoded.
+    let next = topics.length > 0 ? read(0) : undefined
+    for (let start = 0; next !== undefined; start += GET_MANY_CHUNK) {
+      const values = await next
+      next = start + GET_MANY_CHUNK < topics.length ? read(start + GET_MANY_CHUNK) : undefined
+      // A reader that stops early leaves this read behind: it must not become an unhandled rejection.
+      next?.catch(ignore)
+      const batch: StoredMessage[] = []
+      for (let i = 0; i < values.length; i++) {
+        const topic = topics[start + i] ?? ''
         const pending = this.#pendingRetained.get(topic)
         if (pending !== undefined) {
-          if (pending.payload.length > 0 && !isExpired(pending, now)) yield pending
+          if (pending.payload.length > 0 && !isExpired(pending, now)) batch.push(pending)
           continue
         }
         const value = values[i]
@@ -163,10 +170,12 @@ export class LevelStore extends AedesAdapter {
           this.#dropExpired(retainedKey(message.topic), [], () => this.#retainedIndex.delete(message.topic))
           continue
         }
-        yield message
+        batch.push(message)
       }
+      if (batch.length > 0) yield batch
     }
   }
+
 
   async countRetained(): Promise<number> {
     return this.#retainedIndex.size

@@ -22,6 +22,9 @@ interface ClientQueue {
   isSorted: boolean
 }
 
+/** Retained messages per batch of `retainedBatches`, as the level store reads them. */
+const RETAINED_BATCH = 256
+
 export class MemoryStore extends AedesAdapter {
   readonly #retained = new Map<string, StoredMessage>()
   readonly #retainedIndex = new TopicIndex()
@@ -55,17 +58,22 @@ export class MemoryStore extends AedesAdapter {
     if (incoming !== undefined) this.#incomingOf(incoming.clientId).set(incoming.messageId, undefined)
   }
 
-  async *retainedMatching(filters: string[]): AsyncGenerator<StoredMessage> {
+  async *retainedBatches(filters: string[]): AsyncGenerator<StoredMessage[]> {
     const now = Date.now()
-    for (const topic of matchingTopics(this.#retainedIndex, filters)) {
-      const message = this.#retained.get(topic)
-      if (message === undefined) continue
-      if (isExpired(message, now)) {
-        this.#retained.delete(topic)
-        this.#retainedIndex.delete(topic)
-        continue
+    const topics = matchingTopics(this.#retainedIndex, filters)
+    for (let start = 0; start < topics.length; start += RETAINED_BATCH) {
+      const batch: StoredMessage[] = []
+      for (const topic of topics.slice(start, start + RETAINED_BATCH)) {
+        const message = this.#retained.get(topic)
+        if (message === undefined) continue
+        if (isExpired(message, now)) {
+          this.#retained.delete(topic)
+          this.#retainedIndex.delete(topic)
+          continue
+        }
+        batch.push({ ...message })
       }
-      yield { ...message }
+      if (batch.length > 0) yield batch
     }
   }
 

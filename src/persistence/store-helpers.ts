@@ -8,12 +8,9 @@ export const isExpired = (message: StoredMessage, now: number): boolean =>
 
 /** Retained topics matched by any of the filters, each once, found by walking the index. */
 export function matchingTopics(index: TopicIndex, filters: readonly string[]): string[] {
-  if (filters.length === 1) return [...index.matching(filters[0] as string)]
-  const topics = new Set<string>()
-  for (const filter of filters) {
-    for (const topic of index.matching(filter)) topics.add(topic)
-  }
-  return [...topics]
+  const found: string[] = []
+  for (const filter of filters) index.collect(filter, found)
+  return filters.length === 1 ? found : [...new Set(found)]
 }
 
 /** The value under `key`, created and stored first if there is none. */

@@ -98,6 +98,12 @@ export interface Store {
 
   /** Retained messages whose topic matches any of the filters, found through an index. */
   retainedMatching(filters: string[]): AsyncIterable<StoredMessage>
+  /**
+   * The same messages in batches (of a few hundred): what the broker uses on SUBSCRIBE, where
+   * a `#` may match 100,000 retained messages and a step of an async iteration per message
+   * costs more than delivering it.
+   */
+  retainedBatches(filters: string[]): AsyncIterable<StoredMessage[]>
   countRetained(): Promise<number>
 
   getSession(clientId: string): Promise<SessionRecord | undefined>

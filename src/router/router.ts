@@ -143,8 +143,8 @@ export class Router implements MessageRouter {
     return this.deliverTo(entry.subscriber, { ...delivery, qos, seq: undefined, subscriptionIds: entry.record.subscriptionId === undefined ? undefined : [entry.record.subscriptionId], shared: sharedFilter }, write)
   }
 
-  retained(filters: string[]): AsyncIterable<StoredMessage> {
-    return this.#store.retainedMatching(filters)
+  retained(filters: string[]): AsyncIterable<StoredMessage[]> {
+    return this.#store.retainedBatches(filters)
   }
 
   readonly #visit = (value: TrieValue): void => {

@@ -67,6 +67,6 @@ export interface MessageRouter {
   deliverTo(subscriber: Subscriber, delivery: Delivery, write: PublishWrite): boolean
   /** Gives a shared-subscription message a departed member never acknowledged to another member. */
   redeliverShared(sharedFilter: string, delivery: Delivery, write: PublishWrite): boolean
-  /** Retained messages matching any of the filters. */
-  retained(filters: string[]): AsyncIterable<StoredMessage>
+  /** Retained messages matching any of the filters, in batches. */
+  retained(filters: string[]): AsyncIterable<StoredMessage[]>
 }

@@ -85,9 +85,9 @@ function outboundProperties(out: PublishSource, now: number): PublishProperties 
 }
 
 /**
- * Encode once per fan-out: the bytes of a message for each (5.0 or not, QoS) are made the first
- * time a subscriber needs them and shared with every other subscriber; only the packet id and
- * the RETAIN / DUP bits are patched, in a copy. Messages with per-subscriber properties
+ * Encode once per fan-out: the bytes of a message for each (5.0 or not, QoS, RETAIN) are made
+ * the first time a subscriber needs them and shared with every other subscriber; at QoS 1 and 2
+ * the packet id and the DUP bit are patched, in a copy. Messages with per-subscriber properties
  * (Subscription Identifiers) or a changing one (the remaining Message Expiry Interval) are
  * encoded per subscriber, and so are messages that do not fit the client's outlet as they are
  * (see `Outlet.rewritesPublish`).
@@ -99,8 +99,8 @@ function outboundProperties(out: PublishSource, now: number): PublishProperties 
  * the collector: 11% of the broker's CPU in a fan-in profile.
  */
 let cachedMessage: StoredMessage | undefined
-/** Indexed by `(5.0 ? 3 : 0) + QoS`. */
-const cachedBytes: Array<Buffer | undefined> = [undefined, undefined, undefined, undefined, undefined, undefined]
+/** Indexed by `(5.0 ? 6 : 0) + 2 * QoS + RETAIN`. */
+const cachedBytes: Array<Buffer | undefined> = new Array<Buffer | undefined>(12).fill(undefined)
 
 export function encodedPublish(out: PublishSource, messageId: number, version: ProtocolVersion, dup: boolean): Buffer | undefined {
   const { message } = out
@@ -109,19 +109,19 @@ export function encodedPublish(out: PublishSource, messageId: number, version: P
     cachedMessage = message
     cachedBytes.fill(undefined)
   }
-  const slot = (version === 5 ? 3 : 0) + out.qos
+  const slot = (version === 5 ? 6 : 0) + 2 * out.qos + (out.retain ? 1 : 0)
   let base = cachedBytes[slot]
   if (base === undefined) {
-    const packet: PublishPacket = { cmd: 'publish', topic: message.topic, payload: message.payload, qos: out.qos, retain: false, dup: false }
+    const packet: PublishPacket = { cmd: 'publish', topic: message.topic, payload: message.payload, qos: out.qos, retain: out.retain, dup: false }
     if (version === 5 && message.properties !== undefined) packet.properties = stripped(message.properties)
     base = encodePublish(packet, version)
     cachedBytes[slot] = base
   }
-  if (out.qos === 0 && !out.retain) return base
+  if (out.qos === 0) return base
   const copy = Buffer.allocUnsafe(base.length)
   base.copy(copy)
-  copy[0] = (copy[0] ?? 0) | (out.retain ? 0x01 : 0) | (dup ? 0x08 : 0)
-  if (out.qos > 0) patchMessageId(copy, publishMessageIdOffset(copy), messageId)
+  if (dup) copy[0] = (copy[0] ?? 0) | 0x08
+  patchMessageId(copy, publishMessageIdOffset(copy), messageId)
   return copy
 }
 

@@ -13,12 +13,13 @@
  */
 
 interface IndexNode {
-  readonly children: Map<string, IndexNode>
+  /** Made with the first child: most nodes are leaves (one per retained topic, say). */
+  children: Map<string, IndexNode> | undefined
   /** The full topic name if a stored topic ends here; keeps `matching` from re-joining levels. */
   topic: string | undefined
 }
 
-const newNode = (): IndexNode => ({ children: new Map(), topic: undefined })
+const newNode = (): IndexNode => ({ children: undefined, topic: undefined })
 
 export class TopicIndex {
   #root: IndexNode = newNode()
@@ -31,6 +32,7 @@ export class TopicIndex {
   add(topic: string): void {
     let node = this.#root
     for (const level of topic.split('/')) {
+      node.children ??= new Map()
       let child = node.children.get(level)
       if (child === undefined) {
         child = newNode()
@@ -53,7 +55,7 @@ export class TopicIndex {
     const path: IndexNode[] = [this.#root]
     let node = this.#root
     for (const level of levels) {
-      const child = node.children.get(level)
+      const child = node.children?.get(level)
       if (child === undefined) return false
       path.push(child)
       node = child
@@ -66,9 +68,10 @@ export class TopicIndex {
     // branches behind; stop at the first node that still holds a topic or other children.
     for (let i = levels.length; i > 0; i--) {
       const current = path[i] as IndexNode
-      if (current.topic !== undefined || current.children.size > 0) break
+      if (current.topic !== undefined || current.children !== undefined) break
       const parent = path[i - 1] as IndexNode
-      parent.children.delete(levels[i - 1] as string)
+      parent.children?.delete(levels[i - 1] as string)
+      if (parent.children?.size === 0) parent.children = undefined
     }
     return true
   }
@@ -82,10 +85,21 @@ export class TopicIndex {
    * Yields every stored topic that `filter` matches, each once, in no promised order. The
    * filter must be valid and stripped of any `$share/{group}/` prefix.
    *
-   * Topics added or deleted while the generator is suspended may or may not be seen, as with
-   * iterating a `Map`; nothing breaks.
+   * The matches are taken when the first one is asked for: topics added or deleted while the
+   * generator is suspended are not seen.
    */
   *matching(filter: string): Generator<string> {
+    const found: string[] = []
+    this.collect(filter, found)
+    yield* found
+  }
+
+  /**
+   * Appends every stored topic that `filter` matches to `out`, each once, in no promised order:
+   * what `matching` yields, without a generator step per topic (a `#` subscription to 100,000
+   * retained messages takes them all at once).
+   */
+  collect(filter: string, out: string[]): void {
     const levels = filter.split('/')
     // An explicit stack rather than recursive generators: each nested generator would add a
     // hop to every yielded value, and `#` at the top of a deep tree would nest deeply.
@@ -97,7 +111,7 @@ export class TopicIndex {
       const depth = depths.pop() as number
 
       if (depth === levels.length) {
-        if (node.topic !== undefined) yield node.topic
+        if (node.topic !== undefined) out.push(node.topic)
         continue
       }
 
@@ -106,15 +120,15 @@ export class TopicIndex {
       const skipDollar = depth === 0
 
       if (level === '#') {
-        yield* subtree(node, skipDollar)
+        subtree(node, skipDollar, out)
       } else if (level === '+') {
-        for (const [name, child] of node.children) {
+        for (const [name, child] of node.children ?? []) {
           if (skipDollar && name.startsWith('$')) continue
           nodes.push(child)
           depths.push(depth + 1)
         }
       } else {
-        const child = node.children.get(level)
+        const child = node.children?.get(level)
         if (child !== undefined) {
           nodes.push(child)
           depths.push(depth + 1)
@@ -126,7 +140,7 @@ export class TopicIndex {
   #find(topic: string): IndexNode | undefined {
     let node: IndexNode | undefined = this.#root
     for (const level of topic.split('/')) {
-      node = node.children.get(level)
+      node = node.children?.get(level)
       if (node === undefined) return undefined
     }
     return node
@@ -134,16 +148,16 @@ export class TopicIndex {
 }
 
 /** Every topic at or below `start`, for a `#` level. */
-function* subtree(start: IndexNode, skipDollar: boolean): Generator<string> {
-  if (start.topic !== undefined) yield start.topic
+function subtree(start: IndexNode, skipDollar: boolean, out: string[]): void {
+  if (start.topic !== undefined) out.push(start.topic)
   const stack: IndexNode[] = []
-  for (const [name, child] of start.children) {
+  for (const [name, child] of start.children ?? []) {
     if (skipDollar && name.startsWith('$')) continue
     stack.push(child)
   }
   while (stack.length > 0) {
     const node = stack.pop() as IndexNode
-    if (node.topic !== undefined) yield node.topic
-    for (const child of node.children.values()) stack.push(child)
+    if (node.topic !== undefined) out.push(node.topic)
+    if (node.children !== undefined) for (const child of node.children.values()) stack.push(child)
   }
 }

@@ -5,9 +5,9 @@ import { forEachTransport } from '../helpers/transports.js'
 
 /** A store whose retained reads take a while, as a busy LevelDB's can: it widens the race. */
 class SlowRetainedStore extends MemoryStore {
-  override async *retainedMatching(filters: string[]): AsyncGenerator<StoredMessage> {
-    const found: StoredMessage[] = []
-    for await (const m of super.retainedMatching(filters)) found.push(m)
+  override async *retainedBatches(filters: string[]): AsyncGenerator<StoredMessage[]> {
+    const found: StoredMessage[][] = []
+    for await (const batch of super.retainedBatches(filters)) found.push(batch)
     await delay(100)
     yield* found
   }
