@@ -43,6 +43,11 @@ const _everyLevelListed: [Exclude<BrokerConfig['logLevel'], (typeof logLevels)[n
 /** setTimeout's ceiling (2^31 - 1 ms); also a sane cap on counts. */
 const INT32_MAX = 2_147_483_647
 const UINT16_MAX = 65_535
+/**
+ * The highest `limits.maxTopicLevels`. The subscription trie is walked by a recursive function
+ * (src/topic/topic-trie.ts), one call per level; at ten thousand levels it overflows the stack.
+ */
+export const MAX_TOPIC_LEVELS = 1024
 
 const kebab = (key: string): string => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
 const envName = (key: string): string => ENV_PREFIX + kebab(key).replace(/-/g, '_').toUpperCase()
@@ -270,7 +275,11 @@ const limitSettings: { [K in LimitKey]: Setting } = {
     kind: integer(1, UINT16_MAX, 'BYTES'),
     help: 'Longest topic name or filter',
   }),
-  maxTopicLevels: limit('maxTopicLevels', { kind: integer(1, UINT16_MAX), help: 'Most "/"-separated levels in a topic' }),
+  maxTopicLevels: limit('maxTopicLevels', {
+    // Matching walks the subscription trie one call per level: far below the stack's depth.
+    kind: integer(1, MAX_TOPIC_LEVELS),
+    help: 'Most "/"-separated levels in a topic',
+  }),
   maxClientIdLength: limit('maxClientIdLength', {
     // the server MUST allow client identifiers of 1 to 23 bytes [MQTT-3.1.3-5]
     kind: integer(23, UINT16_MAX, 'BYTES'),

@@ -95,6 +95,11 @@ export class RawClient {
     this.#socket.resume()
   }
 
+  /** This end's port: what the broker's log lines name as `remote`. */
+  get localPort(): number | undefined {
+    return this.#socket.localPort
+  }
+
   /** Bytes received and not read yet. */
   get unread(): number {
     return this.#buffer.length

@@ -17,6 +17,18 @@ const notConnect: Array<[string, Buffer]> = [
   ['SUBSCRIBE', subscribePacket({ filters: [['a/b', 0]] })],
   ['PINGREQ', pingreqPacket()],
   ['DISCONNECT', disconnectPacket()],
+  // Every other type too, well-formed for its kind, including the ones only a server sends.
+  ['packet type 0 (reserved)', Buffer.from([0x00, 0x00])],
+  ['CONNACK', Buffer.from([0x20, 0x02, 0x00, 0x00])],
+  ['PUBACK', packet(0x40, u16(1))],
+  ['PUBREC', packet(0x50, u16(1))],
+  ['PUBREL', packet(0x62, u16(1))],
+  ['PUBCOMP', packet(0x70, u16(1))],
+  ['SUBACK', packet(0x90, u16(1), [0x00])],
+  ['UNSUBSCRIBE', packet(0xa2, u16(1), str('a/b'))],
+  ['UNSUBACK', packet(0xb0, u16(1))],
+  ['PINGRESP', Buffer.from([0xd0, 0x00])],
+  ['AUTH', Buffer.from([0xf0, 0x00])],
 ]
 for (const [name, bytes] of notConnect) {
   t.test(`c2b: ${name} before CONNECT closes the connection [MQTT-3.1.0-1]`, async (t) => {

@@ -109,6 +109,24 @@ for (const version of [4, 5] as const) {
   })
 }
 
+t.test('at the highest limits.maxTopicLevels (1024), topics that deep are matched and delivered', async (t) => {
+  // Found by the adversarial suite: with 65535 allowed, a 10,000-level subscription overflowed
+  // the stack of the (recursive) trie walk on every PUBLISH to it.
+  const deep = await wireBroker(t, { memory: true, config: { limits: { maxTopicLevels: 1024 } } })
+  const topics = [`${'l/'.repeat(1023)}l`, '/'.repeat(1023)]
+  const { raw } = await connected(t, deep.b.port, { version: 5, clientId: 'deep' })
+  raw.send(subscribePacket({ version: 5, id: 1, filters: [[topics[0] ?? '', 0], [topics[1] ?? '', 0], [`${'+/'.repeat(1022)}+/#`, 0]] }))
+  t.equal(hex(await raw.readPacket()), '90 06 00 01 00 00 00 00', 'all three granted')
+  for (const topic of topics) {
+    raw.send(publishPacket({ version: 5, topic, payload: 'deep' }))
+    // One copy for the overlapping subscriptions [MQTT-3.3.4-2].
+    t.equal((await raw.readPacket())[0], 0x30, `1024 levels (${topic.slice(0, 6)}...): delivered`)
+  }
+  raw.send(subscribePacket({ version: 5, id: 2, filters: [[`${topics[0] ?? ''}/x`, 0]] }))
+  t.equal(hex(await raw.readPacket()), '90 04 00 02 00 8f', '1025 levels: refused')
+  await assertHealthy(t, deep.healthy, 'health/deep')
+})
+
 t.test('limits.maxKeepalive (30)', async (t) => {
   const capped = await startBroker({ memory: true, config: { limits: { maxKeepalive: 30 } } })
   t.teardown(() => capped.close())

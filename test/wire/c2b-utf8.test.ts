@@ -1,7 +1,7 @@
 import t from 'tap'
 import {
-  assertHealthy, connectPacket, connected, expectClose, expectRefusal, hex, openRaw, publishPacket,
-  subscribePacket, wireBroker,
+  assertHealthy, connectPacket, connected, disconnectPacket, expectClose, expectRefusal, hex, openRaw, props,
+  publishPacket, subscribePacket, wireBroker,
 } from '../helpers/raw.js'
 
 /*
@@ -65,6 +65,61 @@ for (const version of [4, 5] as const) {
     const got = await raw.readPacket()
     t.equal(got[0], 0x30, 'the message comes back: a PUBLISH')
     t.ok(got.includes(Buffer.from('température/€/\uFFFD')), 'with the topic intact')
+  })
+}
+
+/*
+ * 5.0 properties are UTF-8 Encoded Strings too (User Property: a pair of them) [MQTT-1.5.4-1]
+ * [MQTT-1.5.4-2]: a bad one in CONNECT or in a will closes the connection without a reply; in a
+ * later packet, DISCONNECT 0x81.
+ */
+const userProperty = (key: Buffer, value: Buffer): Buffer => Buffer.concat([Buffer.from([0x26]), strBytes(key), strBytes(value)])
+const stringProperty = (id: number, value: Buffer): Buffer => Buffer.concat([Buffer.from([id]), strBytes(value)])
+function strBytes(b: Buffer): Buffer {
+  return Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b])
+}
+
+for (const s of bad) {
+  const tag = s.tag[5]
+  const value = Buffer.from(s.bytes)
+  const ok = Buffer.from('ok')
+  const inProps = [
+    { where: 'a User Property name', bytes: userProperty(value, ok) },
+    { where: 'a User Property value', bytes: userProperty(ok, value) },
+  ]
+  for (const { where, bytes } of inProps) {
+    t.test(`c2b: v5 ${s.name} in ${where} of CONNECT closes the connection [${tag}]`, async (t) => {
+      const raw = await openRaw(t, b.port)
+      raw.send(connectPacket({ version: 5, clientId: `prop-c-${n++}`, properties: props(bytes) }))
+      await expectClose(t, raw)
+    })
+    t.test(`c2b: v5 ${s.name} in ${where} of PUBLISH gets DISCONNECT 0x81 [${tag}]`, async (t) => {
+      const { raw } = await connected(t, b.port, { version: 5, clientId: `prop-p-${n++}` })
+      raw.send(publishPacket({ version: 5, topic: 'a/b', qos: 1, id: 1, payload: 'x', properties: props(bytes) }))
+      await expectRefusal(t, raw, 5, 0x81)
+    })
+    t.test(`c2b: v5 ${s.name} in ${where} of SUBSCRIBE gets DISCONNECT 0x81 [${tag}]`, async (t) => {
+      const { raw } = await connected(t, b.port, { version: 5, clientId: `prop-s-${n++}` })
+      raw.send(subscribePacket({ version: 5, filters: [['a/b', 0]], properties: props(bytes) }))
+      await expectRefusal(t, raw, 5, 0x81)
+    })
+  }
+  t.test(`c2b: v5 ${s.name} in a PUBLISH Content Type and Response Topic gets DISCONNECT 0x81 [${tag}]`, async (t) => {
+    for (const id of [0x03, 0x08]) {
+      const { raw } = await connected(t, b.port, { version: 5, clientId: `prop-ct-${n++}` })
+      raw.send(publishPacket({ version: 5, topic: 'a/b', payload: 'x', properties: props(stringProperty(id, value)) }))
+      await expectRefusal(t, raw, 5, 0x81)
+    }
+  })
+  t.test(`c2b: v5 ${s.name} in the CONNECT Authentication Method closes the connection [${tag}]`, async (t) => {
+    const raw = await openRaw(t, b.port)
+    raw.send(connectPacket({ version: 5, clientId: `prop-am-${n++}`, properties: props(stringProperty(0x15, value)) }))
+    await expectClose(t, raw)
+  })
+  t.test(`c2b: v5 ${s.name} in a DISCONNECT Reason String gets DISCONNECT 0x81 [${tag}]`, async (t) => {
+    const { raw } = await connected(t, b.port, { version: 5, clientId: `prop-rs-${n++}` })
+    raw.send(disconnectPacket({ reasonCode: 0, properties: props(stringProperty(0x1f, value)) }))
+    await expectRefusal(t, raw, 5, 0x81)
   })
 }
 

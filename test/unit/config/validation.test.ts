@@ -60,6 +60,8 @@ const ranges: [key: string, env: string, min: number, max: number][] = [
   ['limits.maxKeepalive', 'HALYARD_MAX_KEEPALIVE', 0, 65535],
   ['limits.maxTopicLength', 'HALYARD_MAX_TOPIC_LENGTH', 1, 65535],
   ['limits.maxClientIdLength', 'HALYARD_MAX_CLIENT_ID_LENGTH', 23, 65535],
+  // The trie walk recurses once per level (src/config/settings.ts MAX_TOPIC_LEVELS).
+  ['limits.maxTopicLevels', 'HALYARD_MAX_TOPIC_LEVELS', 1, 1024],
   ['limits.maxSessionExpiryInterval', 'HALYARD_MAX_SESSION_EXPIRY_INTERVAL', 0, 4294967295],
   ['limits.connectTimeout', 'HALYARD_CONNECT_TIMEOUT', 1, 2147483647],
   ['limits.maxConnectionsPerListener', 'HALYARD_MAX_CONNECTIONS_PER_LISTENER', 0, 2147483647],
