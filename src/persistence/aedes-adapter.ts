@@ -68,6 +68,7 @@ export abstract class AedesAdapter implements Store {
   abstract putSubscriptions(clientId: string, subs: SubscriptionRecord[]): Promise<void>
   abstract queue(clientId: string): AsyncIterable<QueuedMessage>
   abstract queueLength(clientId: string): Promise<number>
+  abstract queueLengths(): Promise<Map<string, number>>
   abstract updateQueued(clientId: string, seq: number, state: QueueState, messageId?: number): Promise<void>
   abstract removeQueued(clientId: string, seq: number): Promise<void>
   abstract hasIncoming(clientId: string, messageId: number): Promise<boolean>

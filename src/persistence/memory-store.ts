@@ -130,6 +130,12 @@ export class MemoryStore extends AedesAdapter {
     }
   }
 
+  async queueLengths(): Promise<Map<string, number>> {
+    const lengths = new Map<string, number>()
+    for (const [clientId, queue] of this.#queues) if (queue.entries.size > 0) lengths.set(clientId, queue.entries.size)
+    return lengths
+  }
+
   async queueLength(clientId: string): Promise<number> {
     return this.#queues.get(clientId)?.entries.size ?? 0
   }

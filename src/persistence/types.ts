@@ -118,6 +118,8 @@ export interface Store {
   /** The client's queue in `seq` order, expired messages left out. */
   queue(clientId: string): AsyncIterable<QueuedMessage>
   queueLength(clientId: string): Promise<number>
+  /** Every client's queue length in one pass (clients without a queue left out): for the restore at start. */
+  queueLengths(): Promise<Map<string, number>>
   /**
    * Sets the entry's state and packet id together (no `messageId`: the entry has none, as when
    * it goes back to `queued`). Does nothing when the entry is gone. A blind write, so that the

@@ -51,6 +51,7 @@ export class SessionManager {
     const { store, router, limits, log } = this.#opts
     const now = Date.now()
     let count = 0
+    const queueLengths = await store.queueLengths()
     for await (const record of store.sessions()) {
       const session = new Session({
         clientId: record.clientId,
@@ -60,7 +61,7 @@ export class SessionManager {
         limits,
         log,
         hydrated: false,
-        storedQueueLength: await store.queueLength(record.clientId),
+        storedQueueLength: queueLengths.get(record.clientId) ?? 0,
       })
       session.will = record.will
       // A session that was connected when the process died counts as disconnected now.

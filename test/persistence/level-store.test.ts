@@ -126,3 +126,32 @@ void t.test('20k retained: a literal lookup reads one key through the index, no 
   t.equal(branch.length, 200)
   t.equal(getMany.args().flatMap((a) => a[0] as string[]).length, 200, 'only the matching keys are read')
 })
+
+void t.test('the retained index is built after open(): lookups wait for it, and changes made meanwhile hold', async (t) => {
+  const path = t.testdir()
+  const first = await open(path)
+  const count = 20_000
+  const writes: Array<Promise<void>> = []
+  for (let i = 0; i < count; i++) writes.push(first.commit({ retained: message(`idx/${i}`, `v${i}`, { retain: true }) }))
+  await Promise.all(writes)
+  await first.close()
+
+  const second = await open(path)
+  t.teardown(() => second.close())
+  // Right after open(), before the scan of 20,000 keys can have finished: a delete, a
+  // replacement and a new topic. The scan reads the database as it was and must not undo them.
+  const changes = Promise.all([
+    second.commit({ retained: message('idx/7', '', { retain: true }) }),
+    second.commit({ retained: message('idx/8', 'replaced', { retain: true }) }),
+    second.commit({ retained: message('idx/new', 'fresh', { retain: true }) }),
+  ])
+  t.equal(await second.countRetained(), count, 'count waits for the index: 20,000 - 1 deleted + 1 new')
+  const found = await collect(second.retainedMatching(['idx/#']))
+  await changes
+  const byTopic = new Map(found.map((m) => [m.topic, m.payload.toString()]))
+  t.equal(byTopic.size, count, 'every topic once')
+  t.notOk(byTopic.has('idx/7'), 'the topic deleted during the build stays deleted')
+  t.equal(byTopic.get('idx/8'), 'replaced', 'the replacement wins over the value on disk')
+  t.equal(byTopic.get('idx/new'), 'fresh', 'a topic added during the build is there')
+  t.equal(byTopic.get('idx/19999'), 'v19999', 'and what was on disk')
+})
