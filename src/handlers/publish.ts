@@ -109,7 +109,7 @@ function route(ctx: ClientContext, session: Session, packet: PublishPacket, topi
  * resend. 3.1.1 QoS 1 is not capped: its acknowledgements only wait for the store.
  */
 function checkReceiveMaximum(ctx: ClientContext, session: Session, qos: QoS, max: number): void {
-  const pendingRelease = session.incoming.size
+  const pendingRelease = session.incomingCount
   if (ctx.protocolVersion === 5 ? session.inboundInflight + pendingRelease < max : qos === 1 || pendingRelease < max) return
   throw new MqttError('MQTT_RECEIVE_MAXIMUM_EXCEEDED', ReasonCode.ReceiveMaximumExceeded,
     `more than ${max} unacknowledged QoS 1/2 publishes (${pendingRelease} QoS 2 awaiting PUBREL); ` +

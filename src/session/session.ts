@@ -111,6 +111,11 @@ export class Session implements Subscriber {
     return this.#incoming ??= new Set()
   }
 
+  /** How many of those there are, without making the set (Receive Maximum is checked per PUBLISH). */
+  get incomingCount(): number {
+    return this.#incoming?.size ?? 0
+  }
+
   get isPersistent(): boolean {
     return this.expiryInterval > 0
   }
