@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { TARGETS, startBroker, type Environment, type RunningBroker, type TargetName } from './lib/brokers.js'
 import { isRunning, killChildrenOnExit, onExit, pinned, startChild } from './lib/children.js'
+import { coldRun, coldTemplate } from './lib/cold-start.js'
 import { busyTicks, memoryKiB } from './lib/proc.js'
 import { formatTable, formatWarnings, summarise, type RunRecord, type Summary } from './lib/report.js'
 import { SCENARIOS, type Options, type Scenario } from './lib/scenarios.js'
@@ -38,8 +39,14 @@ const USAGE = `Usage: npm run bench -- [options]
   --idle-connections N|max idle scenario size (default 10000, quick 1000); max, or anything above
                            it, is capped at ulimit -n minus ${FD_MARGIN}
   --retained N             retained scenario size (default 100000, quick 10000)
+  --routing N,M            subscriptions of routing-10k and routing-100k (default 10000,100000;
+                           quick 3000,30000)
+  --cold N,M               cold start: retained messages and persistent sessions in the data
+                           directory (default 1000000,10000; quick 20000,1000)
   --no-pin                 do not pin broker and load to cores 0 and 1 with taskset
   --profile DIR            run Halyard with node --cpu-prof, one .cpuprofile per run in DIR
+  --node-arg ARG           an extra node option for Halyard's process (repeatable), e.g.
+                           --node-arg=--trace-gc (its output lands in runs[].brokerOutput)
   --out FILE               JSON results (default bench/results/latest.json)
   -h, --help               this text
 `
@@ -51,6 +58,7 @@ interface Cli extends Options {
   isPinned: boolean
   out: string
   profileDir: string | null
+  nodeArgs: string[]
 }
 
 function listFlag(values: string[] | undefined, allowed: readonly string[], what: string): string[] | null {
@@ -67,6 +75,14 @@ function positive(value: string | undefined, fallback: number, flag: string, max
   return n
 }
 
+/** `N,M` into two named positive integers. */
+function pair<A extends string, B extends string>(
+  value: string | undefined, fallback: [number, number], flag: string, max: number, a: A, b: B,
+): Record<A | B, number> {
+  const [first, second] = value === undefined ? fallback : value.split(',').map((v, i) => Math.round(positive(v, fallback[i] ?? 1, flag, max)))
+  return { [a]: first ?? fallback[0], [b]: second ?? fallback[1] } as Record<A | B, number>
+}
+
 function parseCli(argv: string[]): Cli | null {
   const { values } = parseArgs({
     args: argv,
@@ -78,8 +94,11 @@ function parseCli(argv: string[]): Cli | null {
       broker: { type: 'string', multiple: true },
       'idle-connections': { type: 'string' },
       retained: { type: 'string' },
+      routing: { type: 'string' },
+      cold: { type: 'string' },
       'no-pin': { type: 'boolean', default: false },
       profile: { type: 'string' },
+      'node-arg': { type: 'string', multiple: true },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -98,11 +117,15 @@ function parseCli(argv: string[]): Cli | null {
       : Math.round(positive(values['idle-connections'], isQuick ? 1000 : 10_000, '--idle-connections', 1_000_000)),
     retainedCount: Math.round(positive(values.retained, isQuick ? 10_000 : 100_000, '--retained', 1_000_000)),
     holdSeconds: isQuick ? 1 : 2,
+    maxIdleConnections: Number.POSITIVE_INFINITY,
+    ...pair(values.routing, isQuick ? [3000, 30_000] : [10_000, 100_000], '--routing', 1_000_000, 'routingSmall', 'routingLarge'),
+    ...pair(values.cold, isQuick ? [20_000, 1000] : [1_000_000, 10_000], '--cold', 1_000_000, 'coldRetained', 'coldSessions'),
     scenarios: scenarioNames === null ? SCENARIOS : SCENARIOS.filter((s) => scenarioNames.includes(s.name)),
     brokers: new Set(brokerNames ?? TARGETS),
     isPinned: !values['no-pin'],
     out: resolve(values.out ?? join(repoRoot, 'bench/results/latest.json')),
     profileDir: values.profile === undefined ? null : resolve(values.profile),
+    nodeArgs: values['node-arg'] ?? [],
   }
 }
 
@@ -191,7 +214,7 @@ async function runLoad(spec: LoadSpec, loadCore: number | null): Promise<LoadRes
   const child: ChildProcess = startChild(cmd, args, { stdio: ['ignore', 'inherit', 'pipe', 'ipc'], detached: true })
   let stderr = ''
   child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-4096)))
-  const limitMs = (spec.seconds + spec.drainSeconds + 90) * 1000 + spec.connections * 10 + spec.retainedCount
+  const limitMs = (spec.seconds + spec.drainSeconds + 90) * 1000 + spec.connections * 10 + spec.retainedCount + spec.subscriptions * 5
   let message: LoadMessage | undefined
   child.on('message', (m) => (message = m as LoadMessage))
   const timer = setTimeout(() => child.kill('SIGKILL'), limitMs)
@@ -237,6 +260,40 @@ async function runOne(scenario: Scenario, target: TargetName, round: number, cli
   return record
 }
 
+/** Cold-start data directories, made once per broker per bench run (cold-start.ts). */
+const coldTemplates = new Map<TargetName, Promise<string>>()
+
+async function runColdStart(scenario: Scenario, target: TargetName, round: number, cli: Cli, env: Environment, machine: Machine): Promise<RunRecord> {
+  const record: RunRecord = { scenario: scenario.name, target, round, wallSeconds: 0 }
+  const startedAt = performance.now()
+  const loadCore = env.brokerCore === null ? null : LOAD_CORE
+  let template = coldTemplates.get(target)
+  if (template === undefined) {
+    const spec = { ...scenario.spec(cli), clockTicks: machine.clockTicks, brokerCore: env.brokerCore, loadCore }
+    template = coldTemplate(target, env, cli, (full) => runLoad(full, loadCore), spec)
+    coldTemplates.set(target, template)
+  }
+  const runDir = mkdtempSync(join(env.tmpRoot, `cold-${target}-`))
+  let broker: RunningBroker | undefined
+  try {
+    const dir = await template
+    record.backgroundPct = await waitForQuiet(cli.isQuick ? 0 : 500, machine)
+    const run = await coldRun(target, env, dir, runDir, cli)
+    broker = run.broker
+    record.result = run.result
+    record.peakRssKiB = memoryKiB(broker.pid, 'VmHWM')
+  } catch (err) {
+    record.error = err instanceof Error ? err.message : String(err)
+  } finally {
+    const output = broker?.output().trim()
+    if (output !== undefined && output !== '') record.brokerOutput = output
+    await broker?.stop(30_000)
+    rmSync(runDir, { recursive: true, force: true })
+    record.wallSeconds = (performance.now() - startedAt) / 1000
+  }
+  return record
+}
+
 function progressLine(record: RunRecord, scenario: Scenario, rounds: number): string {
   const where = `[${scenario.name} ${record.round + 1}/${rounds}] ${record.target}`.padEnd(38)
   if (record.error !== undefined) return `${where} FAILED after ${record.wallSeconds.toFixed(1)} s: ${record.error}`
@@ -244,7 +301,8 @@ function progressLine(record: RunRecord, scenario: Scenario, rounds: number): st
   // NaN crosses the IPC channel as null: format whatever came.
   const f = (n: number | null | undefined, digits: number): string => (typeof n === 'number' && Number.isFinite(n) ? n.toFixed(digits) : '-')
   const key = scenario.key.name === 'rate' ? '' : `  ${scenario.key.label} ${f(r.metrics[scenario.key.name], 3)} ${scenario.key.unit}`
-  return `${where} ${Math.round(r.rate).toLocaleString('en-US').padStart(11)} /s  drops ${r.drops}  ` +
+  const rate = Number.isFinite(r.rate) ? Math.round(r.rate).toLocaleString('en-US') : '-'
+  return `${where} ${rate.padStart(11)} /s  drops ${r.drops}  ` +
     `broker ${f(r.brokerCpuPct, 0)}% CPU ${f((record.peakRssKiB ?? Number.NaN) / 1024, 1)} MiB  ` +
     `load ${f(r.loadCpuPct, 0)}% CPU  others ${f(r.brokerCoreOtherPct, 0)}%/${f(r.loadCoreOtherPct, 0)}%${key}  (${record.wallSeconds.toFixed(1)} s)`
 }
@@ -278,10 +336,11 @@ async function main(): Promise<void> {
   const tmpRoot = mkdtempSync(join(tmpdir(), 'halyard-bench-'))
   onExit(() => rmSync(tmpRoot, { recursive: true, force: true }))
   if (cli.profileDir !== null) mkdirSync(cli.profileDir, { recursive: true })
-  const halyardNodeArgs = cli.profileDir === null ? [] : ['--cpu-prof', '--cpu-prof-dir', cli.profileDir]
+  const halyardNodeArgs = [...cli.nodeArgs, ...(cli.profileDir === null ? [] : ['--cpu-prof', '--cpu-prof-dir', cli.profileDir])]
   const env: Environment = { repoRoot, halyardCli, tmpRoot, brokerCore: isPinned ? BROKER_CORE : null, mosquittoPath, halyardNodeArgs }
 
   const maxIdle = Math.max(100, machine.openFileLimit - FD_MARGIN)
+  cli.maxIdleConnections = cli.isQuick ? Math.min(maxIdle, 2 * cli.idleConnections) : maxIdle
   if (cli.idleConnections > maxIdle) {
     if (Number.isFinite(cli.idleConnections)) {
       process.stdout.write(`idle: ${cli.idleConnections} connections would not fit in ulimit -n ${machine.openFileLimit}; using ${maxIdle}\n`)
@@ -301,11 +360,14 @@ async function main(): Promise<void> {
     for (const scenario of cli.scenarios) {
       const targets = scenario.targets.filter((t) => cli.brokers.has(t) && (t !== 'mosquitto' || mosquittoPath !== null))
       process.stdout.write(`${scenario.name}: ${scenario.title}\n`)
-      for (let round = 0; round < cli.rounds; round++) {
+      const rounds = Math.min(cli.rounds, scenario.maxRounds ?? cli.rounds)
+      for (let round = 0; round < rounds; round++) {
         for (const target of rotate(targets, round)) {
-          const record = await runOne(scenario, target, round, cli, env, machine)
+          const record = scenario.name === 'cold-start'
+            ? await runColdStart(scenario, target, round, cli, env, machine)
+            : await runOne(scenario, target, round, cli, env, machine)
           runs.push(record)
-          process.stdout.write(`  ${progressLine(record, scenario, cli.rounds)}\n`)
+          process.stdout.write(`  ${progressLine(record, scenario, rounds)}\n`)
         }
       }
       summaries.push(...summarise(scenario, targets, runs))

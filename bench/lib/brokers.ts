@@ -14,6 +14,7 @@
 import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { connect, createServer } from 'node:net'
+import { userInfo } from 'node:os'
 import { join } from 'node:path'
 import { isRunning, pinned, startChild, stopChild } from './children.js'
 
@@ -28,7 +29,7 @@ export interface Environment {
   /** Core to pin brokers to, or null when taskset is missing or pinning is off. */
   brokerCore: number | null
   mosquittoPath: string | null
-  /** Extra node options for Halyard's process (`--profile DIR` adds `--cpu-prof`). */
+  /** Extra node options for Halyard's process (`--node-arg`; `--profile DIR` adds `--cpu-prof`). */
   halyardNodeArgs: string[]
 }
 
@@ -39,7 +40,19 @@ export interface RunningBroker {
   readonly child: ChildProcess
   /** The last few KB the broker wrote to stdout/stderr. */
   output(): string
-  stop(): Promise<void>
+  /** SIGTERM, SIGKILL after `graceMs` (default 3 s); then removes the run's directory. */
+  stop(graceMs?: number): Promise<void>
+}
+
+export interface StartOptions {
+  /**
+   * Keep the broker's data here instead of in a fresh directory: halyard-level and
+   * halyard-sync use it as `--data-dir`, Mosquitto gets `persistence true` with it as
+   * `persistence_location` (and saves there when stopped). Used by the cold-start scenario.
+   */
+  dataDir?: string
+  /** Resolve as soon as the process has spawned, without waiting for the port. */
+  isNoWait?: boolean
 }
 
 const OUTPUT_TAIL = 8 * 1024
@@ -59,11 +72,14 @@ export async function freePort(): Promise<number> {
   return address.port
 }
 
-function mosquittoConfig(port: number): string {
+function mosquittoConfig(port: number, dataDir: string | undefined): string {
   return [
     `listener ${port} 127.0.0.1`,
     'allow_anonymous true',
-    'persistence false',
+    // Started as root, Mosquitto switches to the user `mosquitto`, who may not write our directory.
+    ...(dataDir === undefined
+      ? ['persistence false']
+      : ['persistence true', `persistence_location ${dataDir}/`, 'autosave_interval 0', `user ${userInfo().username}`]),
     `max_queued_messages ${QUEUE_LIMIT}`,
     'max_queued_bytes 0',
     `max_inflight_messages ${INFLIGHT}`,
@@ -77,7 +93,7 @@ function mosquittoConfig(port: number): string {
   ].join('\n')
 }
 
-function command(target: TargetName, port: number, env: Environment, runDir: string): [string, string[]] {
+function command(target: TargetName, port: number, env: Environment, runDir: string, dataDir: string | undefined): [string, string[]] {
   const node = process.execPath
   const halyard = [
     ...env.halyardNodeArgs, env.halyardCli, '--host', '127.0.0.1', '--port', String(port), '--ws-port', '0',
@@ -88,13 +104,13 @@ function command(target: TargetName, port: number, env: Environment, runDir: str
     case 'halyard':
       return [node, [...halyard, '--memory']]
     case 'halyard-level':
-      return [node, [...halyard, '--data-dir', join(runDir, 'level')]]
+      return [node, [...halyard, '--data-dir', dataDir ?? join(runDir, 'level')]]
     case 'halyard-sync':
-      return [node, [...halyard, '--data-dir', join(runDir, 'level'), '--sync-writes']]
+      return [node, [...halyard, '--data-dir', dataDir ?? join(runDir, 'level'), '--sync-writes']]
     case 'mosquitto': {
       if (env.mosquittoPath === null) throw new Error('mosquitto is not installed')
       const file = join(runDir, 'mosquitto.conf')
-      writeFileSync(file, mosquittoConfig(port))
+      writeFileSync(file, mosquittoConfig(port, dataDir))
       return [env.mosquittoPath, ['-c', file]]
     }
     case 'aedes':
@@ -127,10 +143,10 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs: number,
   throw new Error(`not listening on port ${port} after ${timeoutMs} ms: ${output().trim()}`)
 }
 
-export async function startBroker(target: TargetName, env: Environment): Promise<RunningBroker> {
+export async function startBroker(target: TargetName, env: Environment, opts: StartOptions = {}): Promise<RunningBroker> {
   const port = await freePort()
   const runDir = mkdtempSync(join(env.tmpRoot, `${target}-`))
-  const [cmd, args] = pinned(env.brokerCore, ...command(target, port, env, runDir))
+  const [cmd, args] = pinned(env.brokerCore, ...command(target, port, env, runDir, opts.dataDir))
   const child = startChild(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: runDir, detached: true })
   let tail = ''
   const keep = (chunk: Buffer): void => {
@@ -143,13 +159,13 @@ export async function startBroker(target: TargetName, env: Environment): Promise
     child.once('spawn', resolve)
     child.once('error', reject)
   })
-  const stop = async (): Promise<void> => {
-    await stopChild(child)
+  const stop = async (graceMs?: number): Promise<void> => {
+    await stopChild(child, graceMs)
     rmSync(runDir, { recursive: true, force: true })
   }
   try {
     await spawned
-    await waitForPort(port, child, 15_000, output)
+    if (opts.isNoWait !== true) await waitForPort(port, child, 15_000, output)
   } catch (err) {
     await stop()
     throw err

@@ -113,10 +113,17 @@ function detail(row: Summary): string {
     case 'latency':
       return `p50 ${fixed(m.p50Ms ?? Number.NaN, 3)} / p99 ${fixed(m.p99Ms ?? Number.NaN, 3)} / p99.9 ${fixed(m.p999Ms ?? Number.NaN, 3)} ms`
     case 'idle':
+    case 'idle-max':
       return `${int(m.connections ?? Number.NaN)} conns, ${int(m.connectRate ?? Number.NaN)} conn/s, ${fixed(m.rssPerConnKiB ?? Number.NaN, 2)} KiB/conn`
+    case 'routing-10k':
+    case 'routing-100k':
+      return `${int(m.subscriptions ?? Number.NaN)} subs, ${int(row.rate)} deliveries/s, subscribed in ${fixed(m.subscribeSeconds ?? Number.NaN, 1)} s`
+    case 'cold-start':
+      return `session ${fixed(m.sessionMs ?? Number.NaN, 0)} ms, retained lookup ${fixed(m.retainedMs ?? Number.NaN, 0)} ms`
     case 'retained':
       return `${int(m.retained ?? Number.NaN)} retained in ${fixed(m.timeMs ?? Number.NaN, 0)} ms`
     default:
+      if (row.scenario.startsWith('payload')) return `${fixed((row.rate * (m.payloadBytes ?? Number.NaN)) / 2 ** 20, 1)} MiB/s of payload`
       return row.scenario.startsWith('qos') ? `${int(m.acknowledged ?? Number.NaN)} acked` : ''
   }
 }
@@ -171,7 +178,7 @@ export function formatWarnings(summaries: Summary[]): string[] {
       out.push(`LOAD-BOUND ${row.scenario}/${row.target}: the load generator used ${fixed(row.loadCpuPct, 0)}% of its core ` +
         `(median; ≥${LOAD_BOUND_PCT}% in at least one round), so the broker's number is a lower bound.`)
     }
-    if (row.drops > 0 && row.scenario !== 'idle') {
+    if (row.drops > 0 && !row.scenario.startsWith('idle')) {
       out.push(`DROPS ${row.scenario}/${row.target}: up to ${int(row.drops)} messages sent but not delivered after the drain.`)
     }
     for (const error of row.errors) out.push(`ERROR ${row.scenario}/${row.target} ${error}`)

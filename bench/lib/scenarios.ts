@@ -10,8 +10,16 @@ export interface Options {
   seconds: number
   rounds: number
   idleConnections: number
+  /** As many idle connections as `ulimit -n` allows (minus a margin): the `idle-max` scenario. */
+  maxIdleConnections: number
   retainedCount: number
   holdSeconds: number
+  /** Subscriptions of the two routing scenarios. */
+  routingSmall: number
+  routingLarge: number
+  /** Retained messages and persistent sessions in the cold-start data directory. */
+  coldRetained: number
+  coldSessions: number
 }
 
 export type SpecTemplate = Omit<LoadSpec, 'port' | 'brokerPid' | 'clockTicks' | 'brokerCore' | 'loadCore'>
@@ -31,6 +39,8 @@ export interface Scenario {
   /** Targets left out on purpose, with the reason printed instead of a result. */
   skipped: Partial<Record<TargetName, string>>
   key: KeyMetric
+  /** At most this many rounds, whatever `--rounds` says (slow scenarios, to keep a full run short). */
+  maxRounds?: number
   spec(o: Options): SpecTemplate
 }
 
@@ -41,7 +51,7 @@ function base(o: Options): SpecTemplate {
     kind: 'flood', version: 4, seconds: o.seconds, drainSeconds: Math.max(5, 2 * o.seconds),
     publishers: 1, subscribers: 1, isSharedTopic: false, payloadBytes: 64, qos: 0, window: 50,
     backlogCap: 100_000, rate: 0, connections: 0, connectConcurrency: 100, holdSeconds: o.holdSeconds,
-    retainedCount: 0,
+    retainedCount: 0, subscriptions: 0,
   }
 }
 
@@ -91,10 +101,43 @@ export const SCENARIOS: Scenario[] = [
     spec: (o) => ({ ...base(o), kind: 'idle', connections: o.idleConnections }),
   },
   {
+    name: 'idle-max',
+    title: 'idle connections, as many as ulimit -n allows (minus 1,000), each with one subscription',
+    targets: ALL, skipped: {}, maxRounds: 1,
+    key: { name: 'rssPerConnKiB', label: 'RSS/conn', unit: 'KiB', isHigherBetter: false },
+    spec: (o) => ({ ...base(o), kind: 'idle', connections: o.maxIdleConnections }),
+  },
+  {
     name: 'retained',
     title: 'retained messages delivered to a new # subscriber, 64 B',
     targets: ['halyard', 'halyard-level', 'mosquitto', 'aedes'], skipped: {},
     key: { name: 'timeMs', label: 'time', unit: 'ms', isHigherBetter: false },
     spec: (o) => ({ ...base(o), kind: 'retained', retainedCount: o.retainedCount, drainSeconds: 60 }),
+  },
+  ...(['small', 'large'] as const).map((size): Scenario => ({
+    name: size === 'small' ? 'routing-10k' : 'routing-100k',
+    title: `routing: ${size === 'small' ? '10,000' : '100,000'} subscriptions (a third each exact, +, #), 10 QoS 0 publishers on random topics, ~2.1 deliveries per publish`,
+    targets: ALL, skipped: {}, maxRounds: size === 'small' ? undefined : 2,
+    key: { name: 'publishRate', label: 'routed', unit: 'pub/s', isHigherBetter: true },
+    spec: (o) => ({
+      ...base(o), kind: 'routing', publishers: 10, backlogCap: 20_000, drainSeconds: Math.max(10, 2 * o.seconds),
+      subscriptions: size === 'small' ? o.routingSmall : o.routingLarge,
+    }),
+  })),
+  ...([16, 1024, 65536] as const).map((bytes): Scenario => ({
+    name: `payload-${bytes === 16 ? '16b' : bytes === 1024 ? '1k' : '64k'}`,
+    title: `fan-in QoS 0 with ${bytes === 16 ? '16 B' : bytes === 1024 ? '1 KB' : '64 KB'} payloads: 20 publishers → one bench/+ subscriber`,
+    targets: ALL, skipped: {}, key: rate('msg/s'),
+    // At most ~4 MiB of deliveries in flight, whatever the size: below Halyard's default
+    // limits.maxClientBufferBytes (8 MiB), past which it drops QoS 0 for a client that lags.
+    spec: (o) => ({ ...base(o), publishers: 20, payloadBytes: bytes, backlogCap: Math.min(20_000, Math.floor(4 * 2 ** 20 / bytes)) }),
+  })),
+  {
+    name: 'cold-start',
+    title: 'cold start: time from spawn to the first CONNACK, on a data directory of retained messages and persistent sessions',
+    targets: ['halyard-level', 'mosquitto'], maxRounds: 2,
+    skipped: { halyard: 'memory store: nothing to restore', aedes: 'aedes-server.mjs keeps its data in memory' },
+    key: { name: 'firstConnackMs', label: 'first CONNACK', unit: 'ms', isHigherBetter: false },
+    spec: (o) => ({ ...base(o), kind: 'cold-prepare', retainedCount: o.coldRetained, subscriptions: o.coldSessions }),
   },
 ]

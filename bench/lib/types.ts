@@ -1,6 +1,6 @@
 /** What the runner hands a load process, and what comes back. Plain JSON both ways. */
 
-export type ScenarioKind = 'flood' | 'qos-flow' | 'latency' | 'idle' | 'retained'
+export type ScenarioKind = 'flood' | 'qos-flow' | 'latency' | 'idle' | 'retained' | 'routing' | 'cold-prepare'
 
 export interface LoadSpec {
   kind: ScenarioKind
@@ -32,8 +32,10 @@ export interface LoadSpec {
   connections: number
   connectConcurrency: number
   holdSeconds: number
-  /** retained: messages stored before the subscriber arrives. */
+  /** retained: messages stored before the subscriber arrives; cold-prepare: messages to store. */
   retainedCount: number
+  /** routing: subscriptions to make; cold-prepare: persistent sessions to leave behind. */
+  subscriptions: number
 }
 
 export interface LoadResult {

@@ -108,7 +108,7 @@ export async function runFlood(spec: LoadSpec): Promise<LoadResult> {
       sent, expected: expectedNow(), received, drops: Math.max(0, expectedNow() - received),
       seconds, rate: received / seconds,
       ...cpuFields(window),
-      metrics: { publishRate: sent / seconds }, notes,
+      metrics: { publishRate: sent / seconds, payloadBytes: spec.payloadBytes }, notes,
     }
   } finally {
     closeAll(clients)

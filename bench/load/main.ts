@@ -9,6 +9,8 @@ import { runIdle } from './idle.js'
 import { runLatency } from './latency.js'
 import { runQosFlow } from './qos-flow.js'
 import { runRetained } from './retained.js'
+import { runRouting } from './routing.js'
+import { runColdPrepare } from './cold-prepare.js'
 
 function run(spec: LoadSpec): Promise<LoadResult> {
   switch (spec.kind) {
@@ -22,6 +24,10 @@ function run(spec: LoadSpec): Promise<LoadResult> {
       return runIdle(spec)
     case 'retained':
       return runRetained(spec)
+    case 'routing':
+      return runRouting(spec)
+    case 'cold-prepare':
+      return runColdPrepare(spec)
     default: {
       const never: never = spec.kind
       throw new Error(`unknown scenario kind ${String(never)}`)
@@ -43,7 +49,7 @@ if (specText === undefined) {
   process.exit(2)
 }
 const spec = JSON.parse(specText) as LoadSpec
-const watchdogMs = (spec.seconds + spec.drainSeconds + 60) * 1000 + spec.connections * 10 + spec.retainedCount
+const watchdogMs = (spec.seconds + spec.drainSeconds + 60) * 1000 + spec.connections * 10 + spec.retainedCount + spec.subscriptions * 5
 setTimeout(() => reply({ type: 'error', message: `load process overran ${watchdogMs} ms; stopped by its watchdog` }, 3), watchdogMs)
 run(spec).then(
   (result) => reply({ type: 'result', result }, 0),

@@ -5,7 +5,7 @@
  */
 import { connect, type Socket } from 'node:net'
 import {
-  CONNACK, FrameReader, SUBACK, connectPacket, subscribePacket,
+  CONNACK, FrameReader, SUBACK, connectPacket, subscribeManyPacket, subscribePacket,
   type FrameSink, type ProtocolVersion, type QoS,
 } from './wire.js'
 
@@ -104,6 +104,18 @@ export class RawClient implements FrameSink {
     }
   }
 
+  /** One SUBSCRIBE with every filter in `filters`; resolves at SUBACK if every one was granted. */
+  async subscribeMany(filters: string[], qos: QoS, timeoutMs = 30_000): Promise<void> {
+    const subscribed = this.#expectSuback()
+    const timer = setTimeout(() => this.#fail(`no SUBACK within ${timeoutMs} ms`), timeoutMs)
+    this.socket.write(subscribeManyPacket({ packetId: this.#nextSubscribeId++, filters, qos, version: this.version }))
+    try {
+      await subscribed
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
   write(bytes: Buffer): boolean {
     return this.socket.write(bytes)
   }
@@ -136,8 +148,22 @@ export class RawClient implements FrameSink {
   #onSuback(buf: Buffer, start: number, end: number): void {
     const waiter = this.#suback
     this.#suback = null
-    // The last byte is the one filter's granted QoS or failure code (0x80 and above).
-    const code = end > start ? buf[end - 1]! : 0xff
+    // After the packet id (and at 5.0 the properties) one granted QoS or failure code
+    // (0x80 and above) per filter.
+    let at = start + 2
+    if (this.version === 5) {
+      let length = 0
+      let multiplier = 1
+      for (;;) {
+        const byte = buf[at++] ?? 0
+        length += (byte & 0x7f) * multiplier
+        multiplier *= 128
+        if ((byte & 0x80) === 0 || at >= end) break
+      }
+      at += length
+    }
+    let code = at < end ? 0 : 0xff
+    for (let i = at; i < end; i++) code = Math.max(code, buf[i]!)
     if (code < 0x80) waiter?.resolve()
     else this.#fail(`SUBACK refused with code 0x${code.toString(16)}`, waiter)
   }

@@ -55,8 +55,11 @@ export async function runRetained(spec: LoadSpec): Promise<LoadResult> {
   }
 }
 
-/** Publishes `count` retained messages at QoS 1 and resolves when all are acknowledged. */
-async function loadRetained(spec: LoadSpec, count: number, clients: RawClient[]): Promise<void> {
+/**
+ * Publishes `count` retained messages at QoS 1 on `ret/000000`... (at most `window`
+ * unacknowledged) and resolves when all are acknowledged.
+ */
+export async function loadRetained(spec: LoadSpec, count: number, clients: RawClient[], window = LOAD_WINDOW): Promise<void> {
   const template = new PublishTemplate({
     topic: `ret/${'0'.repeat(DIGITS)}`, payload: payload(spec.payloadBytes), qos: 1, isRetained: true, version: spec.version,
   })
@@ -66,7 +69,7 @@ async function loadRetained(spec: LoadSpec, count: number, clients: RawClient[])
   let publisher: RawClient | null = null
   const pump = (): void => {
     if (publisher === null || publisher.isClosed) return
-    const room = Math.min(LOAD_WINDOW - (sent - acked), count - sent)
+    const room = Math.min(window - (sent - acked), count - sent)
     if (room <= 0) return
     const size = template.length
     const out = Buffer.allocUnsafe(room * size)

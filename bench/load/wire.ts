@@ -45,6 +45,14 @@ export function subscribePacket(opts: { packetId: number; filter: string; qos: Q
   )
 }
 
+/** One SUBSCRIBE carrying several filters at one QoS. */
+export function subscribeManyPacket(opts: { packetId: number; filters: string[]; qos: QoS; version: ProtocolVersion }): Buffer {
+  return mqtt.generate(
+    { cmd: 'subscribe', messageId: opts.packetId, subscriptions: opts.filters.map((topic) => ({ topic, qos: opts.qos })) },
+    { protocolVersion: opts.version },
+  )
+}
+
 export function disconnectPacket(version: ProtocolVersion): Buffer {
   return mqtt.generate({ cmd: 'disconnect' }, { protocolVersion: version })
 }
