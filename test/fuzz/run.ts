@@ -1,6 +1,7 @@
 /**
- * Long fuzz runs: `npm run fuzz -- --seconds 300 [--seed N] [--concurrency 32] [--level]`.
- * Replaying one case: `npm run fuzz -- --seed N --case I`.
+ * Long fuzz runs: `npm run fuzz -- --seconds 300 [--seed N] [--concurrency 32] [--level]
+ * [--config '{"maxQos":1,"limits":{"maxPacketSize":512}}']` (the broker's config, as embedders
+ * give it: tight limits reach other paths). Replaying one case: `npm run fuzz -- --seed N --case I`.
  *
  * Same cases and invariants as test/fuzz/fuzz.test.ts, for as long as asked: a live broker in
  * this process (memory store, or LevelDB in a temp dir with --level), a healthy pair beside it,
@@ -22,6 +23,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '32' },
     case: { type: 'string' },
     level: { type: 'boolean', default: false },
+    config: { type: 'string', default: '{}' },
   },
 })
 
@@ -45,7 +47,8 @@ process.on('unhandledRejection', onCrash('unhandled rejection'))
 async function main(): Promise<number> {
   const dataDir = values.level ? await mkdtemp(join(tmpdir(), 'halyard-fuzz-')) : undefined
   const { logger, errors } = errorCatchingLogger()
-  const b = await startBroker({ logger, ...(dataDir === undefined ? { memory: true } : { dataDir }) })
+  const config = JSON.parse(values.config) as NonNullable<Parameters<typeof startBroker>[0]>['config']
+  const b = await startBroker({ logger, config, ...(dataDir === undefined ? { memory: true } : { dataDir }) })
   const traffic = await HealthyTraffic.start(b.url, { max: Number.MAX_SAFE_INTEGER, intervalMs: 50 })
   const report = (f: FuzzFailure): void => {
     console.log(`\nFAILURE (seed ${seed}): ${f.line}`)
@@ -61,7 +64,7 @@ async function main(): Promise<number> {
     failures = run.failures.length
   } else {
     const seconds = Number(values.seconds)
-    console.log(`fuzzing for ${seconds} s with seed ${seed} (${values.level ? 'LevelDB' : 'memory'} store)`)
+    console.log(`fuzzing for ${seconds} s with seed ${seed} (${values.level ? 'LevelDB' : 'memory'} store, config ${values.config})`)
     const until = Date.now() + seconds * 1000
     let first = 0
     // Rounds of ten seconds, so that progress shows; cases are numbered across rounds.
@@ -80,7 +83,9 @@ async function main(): Promise<number> {
   const isHealthy = health.missing.length === 0 && health.errors.length === 0
   console.log(`healthy pair: ${health.received}/${health.sent} delivered, slowest PUBACK ${health.slowestAckMs} ms` +
     (isHealthy ? '' : `; PROBLEMS: ${JSON.stringify({ missing: health.missing.slice(0, 10), errors: health.errors })}`))
+  const closing = Date.now()
   await b.close()
+  console.log(`broker closed in ${Date.now() - closing} ms`)
   if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true })
   console.log(failures === 0 && isHealthy ? `no failures (seed ${seed})` : `FAILED (seed ${seed})`)
   return failures === 0 && isHealthy ? 0 : 1
