@@ -180,7 +180,7 @@ export class Connection implements ClientContext, Outlet, Watched {
     if (bytes.length > this.maxOutboundPacketSize) {
       // The client never saw this alias being set: it must not be used later.
       if (aliasedTopic !== undefined) this.#aliases?.forget(aliasedTopic)
-      this.#tooLarge(bytes, packet.cmd)
+      this.#tooLarge(bytes.length, packet.cmd)
       return false
     }
     if (this.#isTracing) this.log.trace({ cmd: packet.cmd }, 'send')
@@ -188,19 +188,21 @@ export class Connection implements ClientContext, Outlet, Watched {
     return true
   }
 
-  sendEncoded(bytes: Buffer): boolean {
+  sendEncoded(bytes: Buffer, tail?: Buffer): boolean {
     if (this.#closing !== null) return false
-    if (bytes.length > this.maxOutboundPacketSize) {
-      this.#tooLarge(bytes, 'publish')
+    const size = bytes.length + (tail?.length ?? 0)
+    if (size > this.maxOutboundPacketSize) {
+      this.#tooLarge(size, 'publish')
       return false
     }
     if (this.#isTracing) this.log.trace({ cmd: 'publish' }, 'send')
     this.#write(bytes)
+    if (tail !== undefined) this.#write(tail)
     return true
   }
 
-  #tooLarge(bytes: Buffer, cmd: string): void {
-    this.log.warn({ size: bytes.length, max: this.maxOutboundPacketSize, cmd },
+  #tooLarge(size: number, cmd: string): void {
+    this.log.warn({ size, max: this.maxOutboundPacketSize, cmd },
       'packet larger than the client\'s Maximum Packet Size: not sent [MQTT-3.1.2-25]')
   }
 

@@ -117,6 +117,16 @@ export function encodePublish(packet: PublishPacket, version: ProtocolVersion): 
 }
 
 /**
+ * `encodePublish` without the payload: every byte before it, the Remaining Length counting it.
+ * Sent followed by `packet.payload` itself, a big payload is never copied into the packet.
+ */
+export function encodePublishHead(packet: PublishPacket, version: ProtocolVersion): Buffer {
+  if (version < 5 || !hasProperties(packet.properties)) return writePublish(packet, version, true)
+  const whole = encodePublish(packet, version)
+  return Buffer.from(whole.subarray(0, whole.length - packet.payload.length))
+}
+
+/**
  * Where the 2-byte Packet Identifier sits in encoded PUBLISH bytes, or -1 at QoS 0, which has
  * none [MQTT-2.2.1-2]. It follows the fixed header and the Topic Name (section 3.3.2).
  */

@@ -85,13 +85,15 @@ function writeVarint(buf: Buffer, offset: number, n: number): number {
 
 /**
  * A PUBLISH without properties, in one allocation. At QoS > 0 without `messageId`, 0 is written
- * as a placeholder for `patchMessageId`.
+ * as a placeholder for `patchMessageId`. With `isHeadOnly` the payload is left out (but counted
+ * in the Remaining Length): the caller sends the payload's own bytes right behind.
  */
-export function writePublish(packet: PublishPacket, version: ProtocolVersion): Buffer {
+export function writePublish(packet: PublishPacket, version: ProtocolVersion, isHeadOnly = false): Buffer {
   const topicLength = Buffer.byteLength(packet.topic)
   const hasId = packet.qos > 0
   const remaining = 2 + topicLength + (hasId ? 2 : 0) + (version === 5 ? 1 : 0) + packet.payload.length
-  const buf = Buffer.allocUnsafe(1 + varintSize(remaining) + remaining)
+  const size = 1 + varintSize(remaining) + remaining
+  const buf = Buffer.allocUnsafe(isHeadOnly ? size - packet.payload.length : size)
   buf[0] = 0x30 | (packet.dup ? 0x08 : 0) | (packet.qos << 1) | (packet.retain ? 0x01 : 0)
   let offset = writeVarint(buf, 1, remaining)
   buf.writeUInt16BE(topicLength, offset)
@@ -102,7 +104,7 @@ export function writePublish(packet: PublishPacket, version: ProtocolVersion): B
     offset += 2
   }
   if (version === 5) buf[offset++] = 0
-  packet.payload.copy(buf, offset)
+  if (!isHeadOnly) packet.payload.copy(buf, offset)
   return buf
 }
 

@@ -9,6 +9,7 @@ export { Decoder, type DecoderOptions } from './decoder.js'
 export {
   encode,
   encodePublish,
+  encodePublishHead,
   patchMessageId,
   publishForSubscriber,
   publishMessageIdOffset,

@@ -1,4 +1,4 @@
-import { encodePublish, patchMessageId, publishMessageIdOffset, type ProtocolVersion, type PublishPacket, type PublishProperties, type QoS } from '../protocol/index.js'
+import { encodePublish, encodePublishHead, patchMessageId, publishMessageIdOffset, type ProtocolVersion, type PublishPacket, type PublishProperties, type QoS } from '../protocol/index.js'
 import type { QueueState, QueuedMessage, StoredMessage } from '../persistence/index.js'
 import type { Delivery } from '../router/index.js'
 
@@ -99,6 +99,16 @@ function outboundProperties(out: PublishSource, now: number): PublishProperties 
  * the collector: 11% of the broker's CPU in a fan-in profile.
  */
 let cachedMessage: StoredMessage | undefined
+
+/**
+ * Payloads from this size on are not copied into the encoded PUBLISH: `encodedPublish` makes
+ * only the bytes before the payload, and the payload's own bytes are written right behind them
+ * (one writev), so a 64 KB message fanned out costs no 64 KB copy per variant.
+ */
+export const SPLIT_PAYLOAD_AT = 8192
+
+/** True when `encodedPublish` leaves the payload out; see SPLIT_PAYLOAD_AT. */
+export const isSplit = (message: StoredMessage): boolean => message.payload.length >= SPLIT_PAYLOAD_AT
 /** Indexed by `(5.0 ? 6 : 0) + 2 * QoS + RETAIN`. */
 const cachedBytes: Array<Buffer | undefined> = new Array<Buffer | undefined>(12).fill(undefined)
 
@@ -114,7 +124,7 @@ export function encodedPublish(out: PublishSource, messageId: number, version: P
   if (base === undefined) {
     const packet: PublishPacket = { cmd: 'publish', topic: message.topic, payload: message.payload, qos: out.qos, retain: out.retain, dup: false }
     if (version === 5 && message.properties !== undefined) packet.properties = stripped(message.properties)
-    base = encodePublish(packet, version)
+    base = isSplit(message) ? encodePublishHead(packet, version) : encodePublish(packet, version)
     cachedBytes[slot] = base
   }
   if (out.qos === 0) return base

@@ -2,7 +2,9 @@ import type { Logger } from 'pino'
 import type { OutboundPacket, ProtocolVersion, Will } from '../protocol/index.js'
 import type { SessionMeta, Store, SubscriptionRecord } from '../persistence/index.js'
 import type { Delivery, Subscriber } from '../router/index.js'
-import { encodedPublish, fromDelivery, fromQueued, isExpired, toPublishPacket, type Outgoing, type PublishSource } from './outgoing.js'
+import {
+  encodedPublish, fromDelivery, fromQueued, isExpired, isSplit, toPublishPacket, type Outgoing, type PublishSource,
+} from './outgoing.js'
 
 /**
  * The inflight map of every session that has had nothing in flight yet: an idle subscriber
@@ -17,10 +19,11 @@ export interface Outlet {
   /** Returns false when the packet was not sent (too large for the client, or closed). */
   send(packet: OutboundPacket): boolean
   /**
-   * A PUBLISH already encoded (its bytes may be shared across a fan-out: never changed).
-   * Returns false when it was not sent, as `send`.
+   * A PUBLISH already encoded (its bytes may be shared across a fan-out: never changed), or
+   * its head, with `tail` (the payload) to be written right behind it. Returns false when it
+   * was not sent, as `send`.
    */
-  sendEncoded(bytes: Buffer): boolean
+  sendEncoded(bytes: Buffer, tail?: Buffer): boolean
   /** True when the outlet rewrites PUBLISH packets (5.0 outbound topic aliases): give it packets, not bytes. */
   readonly rewritesPublish: boolean
   /** Bytes accepted but not yet flushed to the socket: back-pressure for QoS 0. */
@@ -286,7 +289,7 @@ export class Session implements Subscriber {
     const version = outlet.protocolVersion
     if (!outlet.rewritesPublish) {
       const bytes = encodedPublish(src, messageId, version, dup)
-      if (bytes !== undefined) return outlet.sendEncoded(bytes)
+      if (bytes !== undefined) return outlet.sendEncoded(bytes, isSplit(src.message) ? src.message.payload : undefined)
     }
     return outlet.send(toPublishPacket(src, messageId, version, dup))
   }

@@ -1,6 +1,6 @@
 import t from 'tap'
 import {
-  encode, encodePublish, MqttError, patchMessageId, publishForSubscriber, publishMessageIdOffset, setPublishDup,
+  encode, encodePublish, encodePublishHead, MqttError, patchMessageId, publishForSubscriber, publishMessageIdOffset, setPublishDup,
   setPublishRetain,
 } from '../../../src/protocol/index.js'
 import type { OutboundPacket, ProtocolVersion, PublishPacket } from '../../../src/protocol/index.js'
@@ -214,4 +214,19 @@ t.test('fan-out: publishForSubscriber shares QoS 0 bytes and copies only when pa
   const b = publishForSubscriber(qos1, 11, false)
   t.same(decode([a, b], 5).map((p) => (p.cmd === 'publish' ? p.messageId : undefined)), [10, 11])
   t.throws(() => publishForSubscriber(qos1, undefined, false), RangeError)
+})
+
+t.test('encodePublishHead + the payload are exactly encodePublish\'s bytes, with and without properties', async (t) => {
+  const big = Buffer.alloc(70_000, 0x61)
+  const cases: Array<[string, PublishPacket, ProtocolVersion]> = [
+    ['3.1.1 QoS 0', publish({ payload: big }), 4],
+    ['3.1.1 QoS 1, retained', publish({ payload: big, qos: 1, messageId: 7, retain: true }), 4],
+    ['5.0 QoS 2 without properties', publish({ payload: big, qos: 2, messageId: 9 }), 5],
+    ['5.0 QoS 1 with properties', publish({ payload: big, qos: 1, messageId: 3, properties: { contentType: 'c', userProperties: { k: 'v' } } }), 5],
+    ['5.0 empty payload', publish({ payload: Buffer.alloc(0) }), 5],
+  ]
+  for (const [name, packet, version] of cases) {
+    const head = encodePublishHead(packet, version)
+    t.same(Buffer.concat([head, packet.payload]), encodePublish(packet, version), name)
+  }
 })
