@@ -20,6 +20,10 @@ export interface ConnectionInfo {
   certificateCommonName?: string | undefined
 }
 
+/** Where a stream keeps the connection it belongs to, for the shared listeners. */
+const OWNER = Symbol('halyard.connection')
+type OwnedStream = Duplex & { [OWNER]?: Connection }
+
 /** Packets averaging fewer bytes than this are copied into one buffer per flush; bigger ones go as a writev. */
 const COALESCE_BELOW = 2048
 
@@ -100,18 +104,43 @@ export class Connection implements ClientContext, Outlet, Watched {
     this.#decoder = new Decoder({ maxPacketSize: core.config.limits.maxPacketSize })
     const { maxPublishRate, maxPublishByteRate } = core.config.limits
     if (PublishThrottle.isNeeded(maxPublishRate, maxPublishByteRate)) this.#throttle = new PublishThrottle(maxPublishRate, maxPublishByteRate)
-    this.#connectTimer = setTimeout(() => this.#onConnectTimeout(), core.config.limits.connectTimeout)
+    this.#connectTimer = setTimeout(Connection.#onConnectTimer, core.config.limits.connectTimeout, this)
     this.#connectTimer.unref()
-    stream.on('data', this.#onData)
-    stream.on('error', (err: Error) => {
-      this.log.debug({ err: err.message }, 'socket error')
-      void this.close({ publishWill: true, reason: `socket error: ${err.message}` })
-    })
-    stream.on('close', () => {
-      void this.close({ publishWill: !this.isDisconnecting, reason: 'connection closed by client' })
-      this.#onGone?.(this)
-    })
+    // The listeners are shared by every connection and find theirs on the stream: closures per
+    // connection would cost some 200 bytes each on thousands of idle ones.
+    ;(stream as OwnedStream)[OWNER] = this
+    stream.on('data', Connection.#onStreamData)
+    stream.on('error', Connection.#onStreamError)
+    stream.on('close', Connection.#onStreamClose)
     this.log.trace('socket opened')
+  }
+
+  static #onStreamData(this: Duplex, chunk: Buffer): void {
+    const conn = (this as OwnedStream)[OWNER]
+    if (conn !== undefined) conn.#onData(chunk)
+  }
+
+  static #onStreamError(this: Duplex, err: Error): void {
+    const conn = (this as OwnedStream)[OWNER]
+    if (conn === undefined) return
+    conn.log.debug({ err: err.message }, 'socket error')
+    void conn.close({ publishWill: true, reason: `socket error: ${err.message}` })
+  }
+
+  static #onStreamClose(this: Duplex): void {
+    const conn = (this as OwnedStream)[OWNER]
+    if (conn === undefined) return
+    void conn.close({ publishWill: !conn.isDisconnecting, reason: 'connection closed by client' })
+    conn.#onGone?.(conn)
+  }
+
+  static #onConnectTimer(conn: Connection): void {
+    conn.#onConnectTimeout()
+  }
+
+  /** The decoder's sink: called once per decoded packet, in order. */
+  receive(packet: InboundPacket): void {
+    this.#onPacket(packet)
   }
 
   get topicAliases(): Map<number, string> {
@@ -248,10 +277,10 @@ export class Connection implements ClientContext, Outlet, Watched {
     return this.#closing
   }
 
-  readonly #onData = (chunk: Buffer): void => {
+  #onData(chunk: Buffer): void {
     this.#hasTraffic = true
     try {
-      this.#decoder.push(chunk, this.#onPacket)
+      this.#decoder.push(chunk, this)
     } catch (err) {
       this.#fail(err)
     }
@@ -271,7 +300,7 @@ export class Connection implements ClientContext, Outlet, Watched {
     })
   }
 
-  readonly #onPacket = (packet: InboundPacket): void => {
+  #onPacket(packet: InboundPacket): void {
     if (this.#closing !== null) return
     // An authentication exchange runs while other packets wait: its AUTH replies go straight to it.
     if (packet.cmd === 'auth' && this.#authWaiter !== undefined) {

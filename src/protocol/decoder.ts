@@ -30,16 +30,26 @@ import { checkBody, checkConnect, PACKET_NAMES, toInboundPacket } from './valida
  * The protocol version: mqtt-packet only parses 5.0 properties when `parser.settings
  * .protocolVersion === 5`, and its CONNECT parser replaces `settings` with the CONNECT packet
  * itself. We set `settings` before every parse instead. The version is adopted from
- * the first CONNECT as soon as it is decoded, before `onPacket` runs, so packets pipelined in the
+ * the first CONNECT as soon as it is decoded, before the sink receives it, so packets pipelined in the
  * same chunk behind the CONNECT are parsed at the right version even if the connection only
  * calls `setProtocolVersion` later. Before any CONNECT, other packets are parsed by 3.1.1 rules
  * (the connection rejects them anyway [MQTT-3.1.0-1]).
  *
- * Errors: `push` throws only `MqttError`, except that an exception thrown by `onPacket` itself
+ * Errors: `push` throws only `MqttError`, except that an exception thrown by the sink itself
  * propagates unchanged. Either way the decoder is finished: the rest of that chunk is dropped
  * and every later `push` throws the same MqttError, because the byte stream can no longer be
  * trusted to be in step.
  */
+
+/** Where decoded packets go (see `Decoder.push`). */
+export interface PacketSink {
+  receive(packet: InboundPacket): void
+}
+
+function deliver(sink: PacketSink | ((packet: InboundPacket) => void), packet: InboundPacket): void {
+  if (typeof sink === 'function') sink(packet)
+  else sink.receive(packet)
+}
 
 export interface DecoderOptions {
   /** Largest total packet (fixed header included) accepted; bigger ones throw 0x95. */
@@ -128,10 +138,15 @@ export class Decoder {
     this.#version = version
   }
 
-  push(chunk: Buffer, onPacket: (packet: InboundPacket) => void): void {
+  /**
+   * Decodes what `chunk` completes and hands each packet on, in order: to `sink.receive`, or
+   * to `sink` itself when it is a function. (A connection passes itself, so that it needs no
+   * closure of its own for this.)
+   */
+  push(chunk: Buffer, sink: PacketSink | ((packet: InboundPacket) => void)): void {
     if (this.#failure !== undefined) throw this.#failure
     try {
-      this.#push(chunk, onPacket)
+      this.#push(chunk, sink)
     } catch (err) {
       this.#held = undefined
       this.#heldLength = 0
@@ -143,10 +158,10 @@ export class Decoder {
     }
   }
 
-  #push(chunk: Buffer, onPacket: (packet: InboundPacket) => void): void {
+  #push(chunk: Buffer, sink: PacketSink | ((packet: InboundPacket) => void)): void {
     let offset = 0
     if (this.#heldLength > 0) {
-      offset = this.#continueHeldFrame(chunk, onPacket)
+      offset = this.#continueHeldFrame(chunk, sink)
       if (offset < 0) return
     }
     while (offset < chunk.length) {
@@ -163,7 +178,7 @@ export class Decoder {
       }
       const frame = chunk.subarray(offset, end)
       offset = end
-      onPacket(this.#decodeFrame(frame, headerLength))
+      deliver(sink, this.#decodeFrame(frame, headerLength))
     }
   }
 
@@ -178,7 +193,7 @@ export class Decoder {
    * Feed the start of `chunk` to the frame begun in earlier chunks. Returns the offset in
    * `chunk` after that frame, or -1 when the chunk was all used up and the frame is not done.
    */
-  #continueHeldFrame(chunk: Buffer, onPacket: (packet: InboundPacket) => void): number {
+  #continueHeldFrame(chunk: Buffer, sink: PacketSink | ((packet: InboundPacket) => void)): number {
     let offset = 0
     if (this.#heldFrameSize === 0) {
       // The header itself was cut: join its first bytes (at most 4) with enough of the chunk
@@ -205,7 +220,7 @@ export class Decoder {
     const headerLength = this.#heldHeaderLength
     this.#held = undefined
     this.#heldLength = 0
-    onPacket(this.#decodeFrame(frame, headerLength))
+    deliver(sink, this.#decodeFrame(frame, headerLength))
     return offset + missing
   }
 

@@ -5,7 +5,7 @@
 export * from './packets.js'
 export * from './errors.js'
 export * from './reason-codes.js'
-export { Decoder, type DecoderOptions } from './decoder.js'
+export { Decoder, type DecoderOptions, type PacketSink } from './decoder.js'
 export {
   encode,
   encodePublish,

@@ -26,9 +26,9 @@
 const SLOT_MAP_FROM = 8
 
 /**
- * The entries of one filter. Most filters have one subscriber (a device's own topic), so the
- * arrays start at exactly one element and the key index is only built once there are enough
- * keys to need it: a Map's table alone is larger than a small node.
+ * The entries of a filter with two or more (one lives on its node: see TrieNode). The key
+ * index is only built once there are enough keys to need it: a Map's table alone is larger
+ * than a small node.
  */
 class Entries<T> {
   readonly keys: string[]
@@ -36,9 +36,9 @@ class Entries<T> {
   /** key → index into `keys` and `values`, for O(1) replace and swap-remove; see SLOT_MAP_FROM. */
   #slots: Map<string, number> | undefined
 
-  constructor(key: string, value: T) {
-    this.keys = [key]
-    this.values = [value]
+  constructor(first: [string, T], second: [string, T]) {
+    this.keys = [first[0], second[0]]
+    this.values = [first[1], second[1]]
   }
 
   slotOf(key: string): number | undefined {
@@ -75,16 +75,24 @@ class Entries<T> {
   }
 }
 
+/**
+ * One filter level. The entries of the filter that ends here are held in one of three ways:
+ * none; exactly one, in `soleKey` / `soleValue` (a device's own command topic: the common
+ * case, and an `Entries` with its two arrays costs three times the node); or two and more, all
+ * in `entries`.
+ */
 class TrieNode<T> {
   children: Map<string, TrieNode<T>> | undefined = undefined
   plus: TrieNode<T> | undefined = undefined
   hash: TrieNode<T> | undefined = undefined
   entries: Entries<T> | undefined = undefined
+  soleKey: string | undefined = undefined
+  soleValue: T | undefined = undefined
   /** The filter that ends at this node; set with the first entry. */
   filter = ''
 
   isEmpty(): boolean {
-    return this.entries === undefined && this.children === undefined &&
+    return this.entries === undefined && this.soleKey === undefined && this.children === undefined &&
       this.plus === undefined && this.hash === undefined
   }
 }
@@ -127,24 +135,37 @@ export class TopicTrie<T> {
       }
     }
 
-    this.#size++
-    if (node.entries === undefined) {
-      node.entries = new Entries<T>(key, value)
-      node.filter = filter
-      return true
-    }
-    const slot = node.entries.slotOf(key)
-    if (slot !== undefined) {
-      this.#size--
-      node.entries.values[slot] = value
+    if (node.soleKey === key) {
+      node.soleValue = value
       return false
     }
-    node.entries.push(key, value)
+    const entries = node.entries
+    if (entries !== undefined) {
+      const slot = entries.slotOf(key)
+      if (slot !== undefined) {
+        entries.values[slot] = value
+        return false
+      }
+      entries.push(key, value)
+    } else if (node.soleKey === undefined) {
+      node.soleKey = key
+      node.soleValue = value
+      node.filter = filter
+    } else {
+      // A second entry: both go to an Entries.
+      node.entries = new Entries<T>([node.soleKey, node.soleValue as T], [key, value])
+      node.soleKey = undefined
+      node.soleValue = undefined
+    }
+    this.#size++
     return true
   }
 
   get(filter: string, key: string): T | undefined {
-    const entries = this.#find(filter)?.entries
+    const node = this.#find(filter)
+    if (node === undefined) return undefined
+    if (node.soleKey === key) return node.soleValue
+    const entries = node.entries
     if (entries === undefined) return undefined
     const slot = entries.slotOf(key)
     return slot === undefined ? undefined : entries.values[slot]
@@ -162,12 +183,24 @@ export class TopicTrie<T> {
       path.push(node)
     }
 
-    const entries = node.entries
-    const slot = entries?.slotOf(key)
-    if (entries === undefined || slot === undefined) return undefined
-    const value = entries.values[slot] as T
-    entries.removeAt(slot)
-    if (entries.keys.length === 0) node.entries = undefined
+    let value: T
+    if (node.soleKey === key) {
+      value = node.soleValue as T
+      node.soleKey = undefined
+      node.soleValue = undefined
+    } else {
+      const entries = node.entries
+      const slot = entries?.slotOf(key)
+      if (entries === undefined || slot === undefined) return undefined
+      value = entries.values[slot] as T
+      entries.removeAt(slot)
+      if (entries.keys.length === 1) {
+        // Back to one: it moves to the node itself.
+        node.soleKey = entries.keys[0]
+        node.soleValue = entries.values[0]
+        node.entries = undefined
+      }
+    }
     this.#size--
 
     for (let i = levels.length; i > 0 && (path[i] as TrieNode<T>).isEmpty(); i--) {
@@ -232,6 +265,10 @@ function walk<T>(node: TrieNode<T>, levels: string[], depth: number, visit: Trie
 }
 
 function report<T>(node: TrieNode<T>, visit: TrieVisitor<T>): void {
+  if (node.soleKey !== undefined) {
+    visit(node.soleValue as T, node.soleKey, node.filter)
+    return
+  }
   const entries = node.entries
   if (entries === undefined) return
   const { keys, values } = entries
