@@ -9,7 +9,8 @@
  * - aedes: `bench/aedes-server.mjs` (aedes with its default in-memory persistence).
  *
  * Every broker gets the same limits where it has them: 100 outbound messages in flight per
- * client, a per-session queue of 1,000,000 messages, no connection cap below 20,000.
+ * client, a per-session queue of 1,000,000 messages, no connection cap below 20,000, no cap on
+ * subscriptions per client below 1,000,000.
  */
 import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -59,6 +60,7 @@ const OUTPUT_TAIL = 8 * 1024
 const QUEUE_LIMIT = 1_000_000
 const INFLIGHT = 100
 const MAX_CONNECTIONS = 20_000
+const SUBSCRIPTIONS_PER_CLIENT = 1_000_000
 
 export async function freePort(): Promise<number> {
   const server = createServer()
@@ -99,6 +101,8 @@ function command(target: TargetName, port: number, env: Environment, runDir: str
     ...env.halyardNodeArgs, env.halyardCli, '--host', '127.0.0.1', '--port', String(port), '--ws-port', '0',
     '--log-level', 'warn', '--allow-anonymous', 'true', '--max-connections', String(MAX_CONNECTIONS),
     '--max-queued-messages', String(QUEUE_LIMIT), '--max-inflight', String(INFLIGHT),
+    // Mosquitto and Aedes have no cap of their own (routing puts thousands on one client).
+    '--max-subscriptions-per-client', String(SUBSCRIPTIONS_PER_CLIENT),
   ]
   switch (target) {
     case 'halyard':

@@ -10,9 +10,11 @@
  * at 10,000 and at 100,000 subscriptions, and a broker whose matching does not depend on how
  * many filters it holds publishes at the same rate at both.
  *
- * Each subscriber connection holds filters of one kind only (at most 900, under Halyard's
- * default of 1,000 per client), so no connection has two filters that match one topic and
- * every broker delivers exactly one copy per matching filter. Publishers write batches of
+ * The filters are spread over the same 30 subscriber connections at both sizes, ten per kind,
+ * so that only the number of filters changes, not how many sockets the deliveries go to (the
+ * runner lifts Halyard's default cap of 1,000 subscriptions per client; the others have none).
+ * Each connection holds filters of one kind only, so no connection has two filters that match
+ * one topic and every broker delivers exactly one copy per matching filter. Publishers write batches of
  * PUBLISH packets on fixed random topics whose expected deliveries are counted in advance, and
  * wait while more than `backlogCap` deliveries are outstanding, as in flood.ts.
  */
@@ -21,7 +23,7 @@ import { baseOptions, brokerClosures, closeAll, cpuFields, cpuWindow, openMany, 
 import type { RawClient } from './raw-client.js'
 import { PUBLISH, PublishTemplate } from './wire.js'
 
-const FILTERS_PER_CONNECTION = 900
+const CONNECTIONS_PER_KIND = 10
 const FILTERS_PER_SUBSCRIBE = 100
 const TOPICS_PER_BATCH = 128
 const WRITES_PER_TURN = 4
@@ -84,10 +86,11 @@ interface Publisher {
 
 export async function runRouting(spec: LoadSpec): Promise<LoadResult> {
   const space = buildSpace(spec.subscriptions)
+  const perConnection = Math.ceil(space.filters.plus.length / CONNECTIONS_PER_KIND)
   const groups = [
-    ...chunks(space.filters.exact, FILTERS_PER_CONNECTION),
-    ...chunks(space.filters.plus, FILTERS_PER_CONNECTION),
-    ...chunks(space.filters.hash, FILTERS_PER_CONNECTION),
+    ...chunks(space.filters.exact, perConnection),
+    ...chunks(space.filters.plus, perConnection),
+    ...chunks(space.filters.hash, perConnection),
   ]
   let received = 0
   const times = { lastDeliveryAt: 0 }
