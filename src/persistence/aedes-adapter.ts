@@ -69,6 +69,7 @@ export abstract class AedesAdapter implements Store {
   abstract queue(clientId: string): AsyncIterable<QueuedMessage>
   abstract queueLength(clientId: string): Promise<number>
   abstract queueLengths(): Promise<Map<string, number>>
+  abstract removeQueuedMany(clientId: string, seqs: readonly number[]): Promise<void>
   abstract updateQueued(clientId: string, seq: number, state: QueueState, messageId?: number): Promise<void>
   abstract removeQueued(clientId: string, seq: number): Promise<void>
   abstract hasIncoming(clientId: string, messageId: number): Promise<boolean>

@@ -7,6 +7,8 @@
 const SEQ_WIDTH = 14
 const MESSAGE_ID_WIDTH = 4
 const STATE_SUFFIX = '!s'
+/** What `queueStateKey` appends to `queueKey`. */
+export const QUEUE_STATE_SUFFIX = STATE_SUFFIX
 
 const NEEDS_ESCAPE = /[%!]/
 const ESCAPED = /%2[15]/g

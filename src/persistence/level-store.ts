@@ -46,7 +46,7 @@ import { type AedesPacket, isRecord } from './aedes-packets.js'
 import { type BatchOp, BatchWriter } from './batch-writer.js'
 import { decodeValue, encodeValue } from './codec.js'
 import {
-  SEQ_KEY, type KeyRange, clientIdOf, decodeSeq, encodeSeq, incomingKey, isQueueStateKey, keyRange, messageIdOf,
+  QUEUE_STATE_SUFFIX, SEQ_KEY, type KeyRange, clientIdOf, decodeSeq, encodeSeq, incomingKey, isQueueStateKey, keyRange, messageIdOf,
   queueKey, queueStateKey, retainedKey, sessionKey, subscriptionKey, willKey,
 } from './level-keys.js'
 import { getOrCreate, isExpired, matchingTopics } from './store-helpers.js'
@@ -82,6 +82,13 @@ export class LevelStore extends AedesAdapter {
   #retainedReady: Promise<void> = Promise.resolve()
   /** While that build runs: topics whose retained message was deleted meanwhile. */
   #deletedWhileBuilding: Set<string> | undefined
+  /**
+   * Queue state keys (`q!…!s`) this process wrote or read: only those need a delete when their
+   * entry goes. A QoS 1 entry never has one, so its acknowledgement deletes one key, not two.
+   * A state key missing from here (written by an update that raced the removal) is an orphan
+   * that `queue()` tidies when it meets it.
+   */
+  readonly #stateKeys = new Set<string>()
   #seq = 0
   #opening: Promise<void> | undefined
 
@@ -235,6 +242,8 @@ export class LevelStore extends AedesAdapter {
         apply: () => {
           this.subs.deleteClient(clientId)
           this.#incoming.delete(clientId)
+          const prefix = keyRange('q', clientId).gte
+          for (const key of this.#stateKeys) if (key.startsWith(prefix)) this.#stateKeys.delete(key)
         },
       }
     })
@@ -261,6 +270,7 @@ export class LevelStore extends AedesAdapter {
       held = undefined
       if (message === undefined || key === undefined) return undefined
       if (!isExpired(message, now)) return message
+      this.#stateKeys.delete(key + '!s')
       this.#dropExpired(key, [key + '!s'])
       return undefined
     }
@@ -269,6 +279,7 @@ export class LevelStore extends AedesAdapter {
         if (held !== undefined && key === held.key + '!s') {
           const { state, messageId } = decodeValue(value) as { state: QueueState; messageId?: number }
           held.message = { ...held.message, state, messageId }
+          this.#stateKeys.add(key)
         } else {
           // The state of an entry removed before (a late updateQueued): invisible, tidy it.
           this.#writer.write({ ops: [del(key)] }).catch(ignore)
@@ -283,7 +294,6 @@ export class LevelStore extends AedesAdapter {
     if (last !== undefined) yield last
   }
 
-  /** Counts the client's queue keys (keys only); queues are bounded by maxQueuedMessages. */
   async queueLengths(): Promise<Map<string, number>> {
     const lengths = new Map<string, number>()
     await this.#eachKey(keyRange('q'), (key) => {
@@ -294,6 +304,7 @@ export class LevelStore extends AedesAdapter {
     return lengths
   }
 
+  /** Counts the client's queue keys (keys only); queues are bounded by maxQueuedMessages. */
   async queueLength(clientId: string): Promise<number> {
     let count = 0
     for await (const key of this.#db.keys(keyRange('q', clientId))) {
@@ -303,11 +314,24 @@ export class LevelStore extends AedesAdapter {
   }
 
   async updateQueued(clientId: string, seq: number, state: QueueState, messageId?: number): Promise<void> {
-    return this.#writer.write({ ops: [put(queueStateKey(clientId, seq), { state, messageId })] })
+    const key = queueStateKey(clientId, seq)
+    this.#stateKeys.add(key)
+    return this.#writer.write({ ops: [put(key, { state, messageId })] })
   }
 
   async removeQueued(clientId: string, seq: number): Promise<void> {
-    return this.#writer.write({ ops: [del(queueKey(clientId, seq)), del(queueStateKey(clientId, seq))] })
+    return this.removeQueuedMany(clientId, [seq])
+  }
+
+  async removeQueuedMany(clientId: string, seqs: readonly number[]): Promise<void> {
+    const ops: BatchOp[] = []
+    for (const seq of seqs) {
+      const key = queueKey(clientId, seq)
+      ops.push(del(key))
+      const stateKey = key + QUEUE_STATE_SUFFIX
+      if (this.#stateKeys.delete(stateKey)) ops.push(del(stateKey))
+    }
+    return this.#writer.write({ ops })
   }
 
   async hasIncoming(clientId: string, messageId: number): Promise<boolean> {
@@ -341,7 +365,9 @@ export class LevelStore extends AedesAdapter {
 
   protected async replaceQueued(clientId: string, message: QueuedMessage): Promise<void> {
     const { seq } = message
-    return this.#writer.write({ ops: [put(queueKey(clientId, seq), message), del(queueStateKey(clientId, seq))] })
+    const stateKey = queueStateKey(clientId, seq)
+    this.#stateKeys.delete(stateKey)
+    return this.#writer.write({ ops: [put(queueKey(clientId, seq), message), del(stateKey)] })
   }
 
   protected async loadWill(clientId: string): Promise<AedesPacket | undefined> {

@@ -152,6 +152,11 @@ export class MemoryStore extends AedesAdapter {
     this.#queues.get(clientId)?.entries.delete(seq)
   }
 
+  async removeQueuedMany(clientId: string, seqs: readonly number[]): Promise<void> {
+    const entries = this.#queues.get(clientId)?.entries
+    if (entries !== undefined) for (const seq of seqs) entries.delete(seq)
+  }
+
   async hasIncoming(clientId: string, messageId: number): Promise<boolean> {
     return this.#incoming.get(clientId)?.has(messageId) ?? false
   }

@@ -128,6 +128,8 @@ export interface Store {
   updateQueued(clientId: string, seq: number, state: QueueState, messageId?: number): Promise<void>
   /** Does nothing when the entry is gone. */
   removeQueued(clientId: string, seq: number): Promise<void>
+  /** `removeQueued` for several entries of one client, in one write. */
+  removeQueuedMany(clientId: string, seqs: readonly number[]): Promise<void>
 
   hasIncoming(clientId: string, messageId: number): Promise<boolean>
   removeIncoming(clientId: string, messageId: number): Promise<void>

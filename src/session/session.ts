@@ -87,6 +87,8 @@ export class Session implements Subscriber {
   #hydrated: boolean
   /** Queue entries in the store while not hydrated (restored session, client offline). */
   #storedQueueLength = 0
+  /** See `#removeLater`. */
+  #removals: number[] | undefined
 
   constructor(init: {
     clientId: string
@@ -169,7 +171,7 @@ export class Session implements Subscriber {
     for (const delivery of held ?? []) {
       // Refused now (queue full): the queue entry written when it was held must go too.
       if (!this.#deliverNow(delivery) && delivery.seq !== undefined) {
-        this.#background(this.#store.removeQueued(this.clientId, delivery.seq))
+        this.#removeLater(delivery.seq)
       }
     }
   }
@@ -209,7 +211,7 @@ export class Session implements Subscriber {
     if (out === undefined || out.state !== expectState) return false
     if (expectState === 'sent' && out.qos !== 1) return false
     this.#inflight.delete(messageId)
-    if (out.seq !== undefined) this.#background(this.#store.removeQueued(this.clientId, out.seq))
+    if (out.seq !== undefined) this.#removeLater(out.seq)
     this.#drain()
     return true
   }
@@ -221,7 +223,7 @@ export class Session implements Subscriber {
     if (failed) {
       // A PUBREC with a failure reason ends the exchange [MQTT-4.3.3 / 5.0 reason codes].
       this.#inflight.delete(messageId)
-      if (out.seq !== undefined) this.#background(this.#store.removeQueued(this.clientId, out.seq))
+      if (out.seq !== undefined) this.#removeLater(out.seq)
       this.#drain()
       return true
     }
@@ -317,7 +319,7 @@ export class Session implements Subscriber {
       // The clock is read only for a message that can expire (5.0 Message Expiry Interval).
       if (out.message.expiresAt !== undefined && now === 0) now = Date.now()
       if (isExpired(out.message, now) || isForbidden) {
-        if (out.seq !== undefined) this.#background(this.#store.removeQueued(this.clientId, out.seq))
+        if (out.seq !== undefined) this.#removeLater(out.seq)
         continue
       }
       if (isNew) this.#sendNew(out)
@@ -338,7 +340,7 @@ export class Session implements Subscriber {
     if (!this.#sendPublish(outlet, out, out.messageId, false)) {
       // Too large for this client: it is dropped for this client only [MQTT-3.1.2-25].
       this.#inflight.delete(out.messageId)
-      if (out.seq !== undefined) this.#background(this.#store.removeQueued(this.clientId, out.seq))
+      if (out.seq !== undefined) this.#removeLater(out.seq)
     }
   }
 
@@ -389,6 +391,27 @@ export class Session implements Subscriber {
       this.#pending.push(out)
       this.#pendingBytes += out.message.payload.length
     }
+  }
+
+  /**
+   * Queue entries to delete, collected for the rest of this tick and removed with one store call:
+   * a subscriber acknowledges many messages per socket read, and a write (with its promise) per
+   * acknowledgement cost more than the delete. The removals still join the same group commit,
+   * and land after any state update of the same entry, which was issued earlier.
+   */
+  #removeLater(seq: number): void {
+    if (this.#removals !== undefined) {
+      this.#removals.push(seq)
+      return
+    }
+    this.#removals = [seq]
+    process.nextTick(Session.#flushRemovals, this)
+  }
+
+  static #flushRemovals(session: Session): void {
+    const seqs = session.#removals
+    session.#removals = undefined
+    if (seqs !== undefined) session.#background(session.#store.removeQueuedMany(session.clientId, seqs))
   }
 
   #background(p: Promise<void>): void {

@@ -155,3 +155,31 @@ void t.test('the retained index is built after open(): lookups wait for it, and 
   t.equal(byTopic.get('idx/new'), 'fresh', 'a topic added during the build is there')
   t.equal(byTopic.get('idx/19999'), 'v19999', 'and what was on disk')
 })
+
+void t.test('removing queue entries deletes their state keys, also for states written before a restart', async (t) => {
+  const path = t.testdir()
+  const rawKeys = async (): Promise<string[]> => {
+    const db = new Level<string, Buffer>(path, { keyEncoding: 'utf8', valueEncoding: 'buffer' })
+    await db.open()
+    const keys: string[] = []
+    for await (const key of db.keys({ gte: 'q!', lt: 'q"' })) keys.push(key)
+    await db.close()
+    return keys
+  }
+  const first = await open(path)
+  const [a, b, c] = [queued(first, 'a'), queued(first, 'b'), queued(first, 'c')]
+  await first.commit({ enqueue: [a, b, c].map((message) => ({ clientId: 'cl', message })) })
+  await first.updateQueued('cl', a.seq, 'sent', 1)
+  await first.updateQueued('cl', b.seq, 'released', 2)
+  await first.removeQueuedMany('cl', [a.seq])
+  await first.close()
+  t.equal((await rawKeys()).length, 3, 'b and c, and b\'s state: a went with its state')
+
+  const second = await open(path)
+  // A state written by the previous process is known once the queue has been read.
+  t.same((await collect(second.queue('cl'))).map((m) => m.seq), [b.seq, c.seq])
+  await second.removeQueued('cl', b.seq)
+  await second.removeQueuedMany('cl', [c.seq])
+  await second.close()
+  t.same(await rawKeys(), [], 'no state key left behind')
+})

@@ -172,6 +172,17 @@ export function runStoreSuite(t: Test, { name, factory }: StoreSuiteOptions): vo
     t.equal(await store.queueLength('c'), 1)
   })
 
+  test('removeQueuedMany drops several entries and their states in one write, and only those', async (t, store) => {
+    const [a, b, c] = [queued(store, 'a'), queued(store, 'b'), queued(store, 'c')]
+    await store.commit({ enqueue: [a, b, c].map((message) => ({ clientId: 'cl', message })) })
+    await store.updateQueued('cl', b.seq, 'released', 5)
+    await store.removeQueuedMany('cl', [a.seq, b.seq, 999_999])
+    t.same((await collect(store.queue('cl'))).map((m) => m.seq), [c.seq])
+    t.equal(await store.queueLength('cl'), 1)
+    await store.removeQueuedMany('cl', [])
+    t.equal(await store.queueLength('cl'), 1, 'an empty list changes nothing')
+  })
+
   test('writes issued without waiting land in the order they were issued', async (t, store) => {
     const a = queued(store, 'a')
     const enqueue = store.commit({ enqueue: [{ clientId: 'c', message: a }] })
