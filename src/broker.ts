@@ -127,7 +127,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     if (port >= 0) this.#tcp = await listenTcp({ host, port }, this.#accept)
     // wsPort 0 disables WebSocket; -1 (embedding and tests) picks a free port.
     if (wsPort !== 0) {
-      this.#ws = await listenWs({ host, port: Math.max(wsPort, 0), path: wsPath, maxPayload: limits.maxPacketSize, ...this.#web }, this.#accept)
+      this.#ws = await listenWs({ host, port: Math.max(wsPort, 0), path: wsPath, maxPayload: wsFrameLimit(limits), ...this.#web }, this.#accept)
     }
     if (tls !== undefined) await this.#listenSecure(tls)
   }
@@ -144,7 +144,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     }
     if (tlsPort !== 0) this.#tls = await listenTls({ host, port: Math.max(tlsPort, 0), tls: options }, this.#accept)
     if (wssPort !== 0) {
-      this.#wss = await listenWs({ host, port: Math.max(wssPort, 0), path: wsPath, maxPayload: limits.maxPacketSize, tls: options, ...this.#web }, this.#accept)
+      this.#wss = await listenWs({ host, port: Math.max(wssPort, 0), path: wsPath, maxPayload: wsFrameLimit(limits), tls: options, ...this.#web }, this.#accept)
     }
   }
 
@@ -291,4 +291,17 @@ function mergeConfig(partial: BrokerOptions['config']): BrokerConfig {
     ...partial,
     limits: { ...defaultConfig.limits, ...partial?.limits },
   }
+}
+
+/**
+ * The largest WebSocket message accepted (ws buffers a whole message before handing it on).
+ * One frame may carry several packets [MQTT-6.0.0-2], and MQTT.js in a browser does send them
+ * so: writes queued while the socket is busy go out concatenated, as one frame. A limit of one
+ * maximum packet would cut such a client off (1009) for a burst of small, legal packets. So a
+ * frame may be as large as the backlog the broker holds for one client the other way
+ * (`limits.maxClientBufferBytes`), and never smaller than the largest packet; each packet
+ * inside is still held to `limits.maxPacketSize` by the decoder.
+ */
+function wsFrameLimit(limits: BrokerConfig['limits']): number {
+  return Math.max(limits.maxPacketSize, limits.maxClientBufferBytes)
 }

@@ -10,8 +10,9 @@
  * - the `Origin` allow-list, when one is configured: a browser always sends its page's origin,
  *   so a listed origin keeps other sites' pages from reaching the broker with the user's
  *   network position. Requests without `Origin` (not from a browser) are not affected;
- * - the path, and the frame size (`maxPayload`, the broker's maximum packet size: the largest
- *   packet fits one frame; ws closes with 1009 beyond it).
+ * - the path, and the frame size (`maxPayload`: at least the broker's maximum packet size, so
+ *   the largest packet fits one frame, and room for several packets in one; ws closes with 1009
+ *   beyond it).
  *
  * After the handshake the WebSocket becomes a byte stream (`WebSocketStream`: binary frames
  * only [MQTT-6.0.0-1], packets independent of frames [MQTT-6.0.0-2], back-pressure both ways)
@@ -41,7 +42,7 @@ export interface WsListenerOptions {
   port: number
   /** URL path WebSocket clients connect to. */
   path: string
-  /** Largest frame accepted, bytes: the broker's maximum packet size. */
+  /** Largest frame (message) accepted, bytes: never below the broker's maximum packet size. */
   maxPayload: number
   tls?: TlsListenerOptions
   /** Origins allowed to connect (`https://example.com`); empty or missing allows every origin. */

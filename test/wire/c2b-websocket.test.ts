@@ -10,9 +10,11 @@ import { WsRawClient } from '../helpers/ws-raw.js'
  */
 
 const MAX_PACKET_SIZE = 1024
+/** The WebSocket message limit: max(maxPacketSize, maxClientBufferBytes). */
+const MAX_FRAME = 4 * MAX_PACKET_SIZE
 const { b, healthy } = await wireBroker(t, {
   ws: true,
-  config: { limits: { maxPacketSize: MAX_PACKET_SIZE } },
+  config: { limits: { maxPacketSize: MAX_PACKET_SIZE, maxClientBufferBytes: MAX_FRAME } },
 })
 const url = `ws://127.0.0.1:${b.wsPort}/mqtt`
 
@@ -122,7 +124,7 @@ t.test('packets and frames are independent [MQTT-6.0.0-2]', async (t) => {
   })
 })
 
-t.test('frame size is tied to the maximum packet size', async (t) => {
+t.test('frame size is tied to the maximum packet size and the client buffer', async (t) => {
   t.test('a packet of exactly limits.maxPacketSize bytes fits in one frame', async (t) => {
     const ws = await WsRawClient.open(t, url)
     ws.send(connectPacket({ clientId: 'ws-max' }), subscribePacket({ filters: [['ws-max', 0]] }))
@@ -135,11 +137,35 @@ t.test('frame size is tied to the maximum packet size', async (t) => {
     t.equal((await ws.next('publish')).payload.length, MAX_PACKET_SIZE - header)
   })
 
-  t.test('a frame larger than limits.maxPacketSize closes the connection (1009)', async (t) => {
+  t.test('one frame holding several packets, more than limits.maxPacketSize together, is decoded [MQTT-6.0.0-2]', async (t) => {
+    // What MQTT.js does in a browser: writes queued while the socket is busy go out as one frame.
+    const ws = await WsRawClient.open(t, url)
+    ws.send(connectPacket({ clientId: 'ws-burst' }), subscribePacket({ filters: [['ws-burst/#', 0]] }))
+    await ws.next('connack')
+    await ws.next('suback')
+    const burst = Buffer.concat([1, 2, 3].map((i) => publishPacket({ topic: `ws-burst/${i}`, payload: 'b'.repeat(MAX_PACKET_SIZE - 100) })))
+    t.ok(burst.length > 2 * MAX_PACKET_SIZE && burst.length <= MAX_FRAME, `one ${burst.length}-byte frame of three packets under ${MAX_PACKET_SIZE} bytes`)
+    ws.send(burst)
+    for (const i of [1, 2, 3]) t.equal((await ws.next('publish')).topic, `ws-burst/${i}`, `packet ${i} of the frame delivered`)
+    t.notOk(ws.isClosed, 'the connection stays open')
+  })
+
+  t.test('a packet above limits.maxPacketSize is refused even when its frame is within the frame limit', async (t) => {
+    const ws = await WsRawClient.open(t, url)
+    ws.send(connectPacket({ clientId: 'ws-big-packet' }))
+    await ws.next('connack')
+    const publish = publishPacket({ topic: 'ws-big-packet', payload: 'x'.repeat(MAX_PACKET_SIZE) })
+    t.ok(publish.length > MAX_PACKET_SIZE && publish.length <= MAX_FRAME)
+    ws.send(publish)
+    await ws.closed()
+    t.notOk(ws.packets.some((p) => p.cmd === 'publish'), 'nothing of it delivered')
+  })
+
+  t.test('a frame larger than max(limits.maxPacketSize, limits.maxClientBufferBytes) closes the connection (1009)', async (t) => {
     const ws = await WsRawClient.open(t, url)
     ws.send(connectPacket({ clientId: 'ws-too-big' }))
     await ws.next('connack')
-    ws.send(Buffer.alloc(MAX_PACKET_SIZE + 1))
+    ws.send(Buffer.alloc(MAX_FRAME + 1))
     t.equal((await ws.closed()).code, 1009, 'closed with 1009 (message too big)')
   })
 })
