@@ -1,5 +1,8 @@
+import type { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
 import t from 'tap'
-import { collect, connect } from '../helpers/client.js'
+import { listenWs } from '../../src/transport/index.js'
+import { collect, connect, until } from '../helpers/client.js'
 import { assertHealthy, connectPacket, pingreqPacket, publishPacket, subscribePacket, wireBroker } from '../helpers/raw.js'
 import { startBroker } from '../helpers/broker.js'
 import { WsRawClient } from '../helpers/ws-raw.js'
@@ -168,6 +171,43 @@ t.test('frame size is tied to the maximum packet size and the client buffer', as
     ws.send(Buffer.alloc(MAX_FRAME + 1))
     t.equal((await ws.closed()).code, 1009, 'closed with 1009 (message too big)')
   })
+})
+
+t.test('back-pressure in: frames from a client the broker is not reading wait on the client\'s side, not in the broker', async (t) => {
+  // The connection stops reading its stream (a full inbox, a publish rate): then the WebSocket
+  // must stop reading its socket too, or every frame the client sends piles up in the stream.
+  const streams: Duplex[] = []
+  const sockets: Socket[] = []
+  const listener = await listenWs({ host: '127.0.0.1', port: 0, path: '/mqtt', maxPayload: 1024 * 1024 }, (stream) => { streams.push(stream) })
+  listener.wss.on('connection', (_ws, req) => { sockets.push(req.socket) })
+  t.teardown(() => new Promise<void>((resolve) => {
+    listener.wss.close()
+    listener.server.close(() => resolve())
+  }))
+  const address = listener.server.address()
+  const ws = await WsRawClient.open(t, `ws://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}/mqtt`)
+  const FRAMES = 400
+  const frame = Buffer.alloc(64 * 1024, 0x62)
+  const total = FRAMES * frame.length
+  for (let i = 0; i < FRAMES; i++) ws.send(frame)
+  const [stream, socket] = [streams[0], sockets[0]]
+  if (stream === undefined || socket === undefined) throw new Error('no stream for the connection')
+  // Nobody reads `stream`. Wait until the server has stopped taking bytes (three polls alike).
+  let last = -1
+  let same = 0
+  await until(() => {
+    same = socket.bytesRead === last ? same + 1 : 0
+    last = socket.bytesRead
+    return same >= 3
+  }, 20_000, 'the server to stop reading', 100)
+  t.ok(stream.readableLength <= stream.readableHighWaterMark + frame.length,
+    `the stream holds ${stream.readableLength} bytes: its high-water mark and one frame at most`)
+  t.ok(socket.bytesRead < total / 2, `the server read ${(socket.bytesRead / 2 ** 20).toFixed(1)} of ${(total / 2 ** 20).toFixed(0)} MiB sent`)
+  // Reading again, every byte arrives.
+  let received = 0
+  stream.on('data', (chunk: Buffer) => { received += chunk.length })
+  await until(() => received >= total, 20_000, 'every frame once the stream is read')
+  t.equal(received, total, 'nothing lost while paused')
 })
 
 t.test('Origin allow-list (wsOrigins)', async (t) => {
