@@ -34,6 +34,8 @@ readable by halyard --password-file and by Mosquitto's password_file.
  -c  create a new file, replacing any existing one
  -b  batch mode: take the password from the command line (it shows in ps and shell history)
  -D  delete USER from the file
+
+Options go before FILE; after it, a USER or PASSWORD starting with "-" is taken as it is.
 `
 
 type Command =
@@ -41,6 +43,7 @@ type Command =
   | { action: 'delete'; file: string; user: string }
 
 class UsageError extends Error {}
+class HelpRequest extends Error {}
 
 /** Runs the command; resolves with the process exit code (0 ok, 1 failed, 2 usage). */
 export async function runPasswd(args: readonly string[], io: PasswdIo): Promise<number> {
@@ -48,6 +51,10 @@ export async function runPasswd(args: readonly string[], io: PasswdIo): Promise<
   try {
     command = parseArgs(args)
   } catch (err) {
+    if (err instanceof HelpRequest) {
+      io.stdout.write(USAGE)
+      return 0
+    }
     if (!(err instanceof UsageError)) throw err
     io.stderr.write(`halyard passwd: ${err.message}\n\n${USAGE}`)
     return 2
@@ -68,10 +75,19 @@ export async function runPasswd(args: readonly string[], io: PasswdIo): Promise<
 }
 
 function parseArgs(args: readonly string[]): Command {
-  if (args.includes('-h') || args.includes('--help')) throw new UsageError('help')
-  const flags = new Set(args.filter((a) => a.startsWith('-') && a.length > 1))
-  const rest = args.filter((a) => !(a.startsWith('-') && a.length > 1))
-  for (const flag of flags) if (!['-c', '-b', '-D'].includes(flag)) throw new UsageError(`unknown option ${flag}`)
+  // Options come first, as with mosquitto_passwd: whatever follows FILE is taken as it is, so a
+  // password (or username) may start with "-". "--" ends the options explicitly.
+  const flags = new Set<string>()
+  let at = 0
+  for (; at < args.length; at++) {
+    const arg = args[at] ?? ''
+    if (arg === '--') { at++; break }
+    if (!arg.startsWith('-') || arg.length === 1) break
+    if (arg === '-h' || arg === '--help') throw new HelpRequest()
+    if (!['-c', '-b', '-D'].includes(arg)) throw new UsageError(`unknown option ${arg}`)
+    flags.add(arg)
+  }
+  const rest = args.slice(at)
   const isBatch = flags.has('-b')
   const isDelete = flags.has('-D')
   if (isDelete && (isBatch || flags.has('-c'))) throw new UsageError('-D cannot be combined with -b or -c')

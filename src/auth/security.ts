@@ -227,7 +227,8 @@ export function anonymousExposure(host: string, allowAnonymous: boolean | undefi
   return `host ${host} accepts connections from other machines, but there is no passwordFile or authenticate hook ` +
     'and allowAnonymous is not set, so anyone who can reach it could connect. Set passwordFile (create one with ' +
     '"halyard passwd -c FILE USER"), or set allowAnonymous to true (--allow-anonymous true) to accept anonymous ' +
-    'clients on purpose, or listen on 127.0.0.1. See docs/security.md'
+    'clients on purpose, or to false (--allow-anonymous false) when clients log in with certificates ' +
+    '(useIdentityAsUsername), or listen on 127.0.0.1. See docs/security.md'
 }
 
 async function read(path: string, key: string): Promise<string> {

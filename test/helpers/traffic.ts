@@ -12,16 +12,20 @@ import { connect } from './client.js'
  * (a bounded loop: a test that forgets to stop it still ends), each awaiting its PUBACK. `stop()`
  * waits for the last ones to arrive and reports what went wrong: messages that never arrived,
  * a connection that dropped, the slowest PUBACK. A broker that stalls while it chews on some
- * attacker's bytes shows up as a slow PUBACK even when nothing is lost.
+ * attacker's bytes shows up as a slow PUBACK even when nothing is lost. The subscriber keeps
+ * subscribing too: every `SUBSCRIBE_EVERY` messages it subscribes to a fresh topic below its own and
+ * unsubscribes again, and a refused or slow SUBACK/UNSUBACK counts like a slow PUBACK.
  */
 export interface TrafficReport {
   sent: number
   received: number
   /** Sequence numbers published (and acknowledged) but never received. */
   missing: number[]
-  /** Dropped connections, refused publishes. */
+  /** SUBSCRIBE/UNSUBSCRIBE rounds of the subscriber that completed. */
+  subscribes: number
+  /** Dropped connections, refused publishes and subscriptions. */
   errors: string[]
-  /** Slowest PUBLISH → PUBACK round trip, ms. */
+  /** Slowest PUBLISH → PUBACK (or SUBSCRIBE → UNSUBACK) round trip, ms. */
   slowestAckMs: number
 }
 
@@ -31,6 +35,9 @@ export interface TrafficOptions {
   intervalMs?: number
 }
 
+/** Messages between two SUBSCRIBE/UNSUBSCRIBE rounds of the healthy subscriber. */
+const SUBSCRIBE_EVERY = 10
+
 export class HealthyTraffic {
   readonly #pub: MqttClient
   readonly #sub: MqttClient
@@ -38,6 +45,7 @@ export class HealthyTraffic {
   readonly #received = new Set<number>()
   readonly #errors: string[] = []
   #sent = 0
+  #subscribes = 0
   #slowestAckMs = 0
   #isStopping = false
   #loop: Promise<void> = Promise.resolve()
@@ -78,8 +86,25 @@ export class HealthyTraffic {
       }
       this.#sent = i + 1
       this.#slowestAckMs = Math.max(this.#slowestAckMs, Date.now() - start)
+      if (i % SUBSCRIBE_EVERY === 0 && !(await this.#resubscribe(i))) return
       await new Promise((resolve) => setTimeout(resolve, intervalMs))
     }
+  }
+
+  /** One SUBSCRIBE and UNSUBSCRIBE round trip of the subscriber; false (and an error noted) when refused. */
+  async #resubscribe(i: number): Promise<boolean> {
+    const start = Date.now()
+    try {
+      const [grant] = await this.#sub.subscribeAsync(`${this.#topic}/${i}`, { qos: 1 })
+      if (grant === undefined || grant.qos === 128) throw new Error(`SUBACK ${grant?.qos ?? 'empty'}`)
+      await this.#sub.unsubscribeAsync(`${this.#topic}/${i}`)
+    } catch (err) {
+      this.#errors.push(`healthy subscribe ${i} failed: ${(err as Error).message}`)
+      return false
+    }
+    this.#subscribes++
+    this.#slowestAckMs = Math.max(this.#slowestAckMs, Date.now() - start)
+    return true
   }
 
   /** Stops publishing, waits (bounded) for every acknowledged message to arrive, disconnects. */
@@ -95,16 +120,20 @@ export class HealthyTraffic {
     const missing: number[] = []
     for (let i = 0; i < this.#sent; i++) if (!this.#received.has(i)) missing.push(i)
     await Promise.all([this.#pub, this.#sub].map((c) => c.endAsync(true).catch(() => undefined)))
-    return { sent: this.#sent, received: this.#received.size, missing, errors: [...this.#errors], slowestAckMs: this.#slowestAckMs }
+    return {
+      sent: this.#sent, received: this.#received.size, missing, subscribes: this.#subscribes,
+      errors: [...this.#errors], slowestAckMs: this.#slowestAckMs,
+    }
   }
 }
 
 /** The checks every suite makes of its bystanders at the end. */
 export function assertTraffic(t: Tap, report: TrafficReport, slowestAckMs = 2000): void {
   t.ok(report.sent > 0, `the healthy publisher published throughout (${report.sent} messages)`)
+  t.ok(report.subscribes > 0, `the healthy subscriber subscribed and unsubscribed throughout (${report.subscribes} rounds)`)
   t.same(report.missing.slice(0, 20), [], `every one of them reached the healthy subscriber (${report.received}/${report.sent})`)
-  t.same(report.errors, [], 'neither healthy client lost its connection or had a publish refused')
-  t.ok(report.slowestAckMs < slowestAckMs, `no PUBACK took ${slowestAckMs} ms or more (slowest ${report.slowestAckMs} ms)`)
+  t.same(report.errors, [], 'neither healthy client lost its connection or had a publish or subscription refused')
+  t.ok(report.slowestAckMs < slowestAckMs, `no PUBACK or SUBACK/UNSUBACK took ${slowestAckMs} ms or more (slowest ${report.slowestAckMs} ms)`)
 }
 
 /**

@@ -204,9 +204,13 @@ for (const transport of ['tcp', 'ws'] as const) {
         t.same((await b.broker.reload()).failed, [])
         const back = await as(t, b, 'bob', session)
         t.equal(back.connack.sessionPresent, true)
+        // A barrier instead of a wait: a queued message would come before the SUBACK, and
+        // alice's messages arrive in the order she sent them [MQTT-4.6.0-6].
+        t.same(await granted(back, ['other/barrier']), [1])
         await alice.client.publishAsync('shared/after', 'a', { qos: 1 })
-        await settle()
-        t.same(back.got.messages, [], 'neither the queued message nor a new one arrives')
+        await alice.client.publishAsync('other/barrier', 'b', { qos: 1 })
+        await back.got.next(1)
+        t.same(back.got.messages.map((m) => m.topic), ['other/barrier'], 'neither the queued message nor a new one arrives')
       })
 
       t.test('a reload that fails keeps the rules in force', async (t) => {

@@ -1,16 +1,21 @@
 import { execFile, spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { X509Certificate } from 'node:crypto'
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import type { TLSSocket } from 'node:tls'
 import t from 'tap'
-import { closeClient, open, until } from '../../helpers/client.js'
+import { makeCerts } from '../../helpers/certs.js'
+import { closeClient, open, until, type Opened } from '../../helpers/client.js'
 import { spawnBroker } from '../../helpers/process.js'
 
 /*
- * What only the real `halyard` process shows: SIGHUP reloads the password file without
- * dropping anyone, and a broker that would be open to the network refuses to start.
+ * What only the real `halyard` process shows: SIGHUP reloads the password file, the ACL file and
+ * the TLS certificate without dropping anyone, a SIGHUP with broken files keeps what is in force,
+ * and a broker that would be open to the network refuses to start.
  */
 
 const run = promisify(execFile)
@@ -53,4 +58,80 @@ t.test('beyond loopback with no authentication and allowAnonymous not set, halya
   t.match(stderr, /^halyard: config: host 0\.0\.0\.0 accepts connections from other machines, but there is no passwordFile/)
   t.match(stderr, /halyard passwd -c FILE USER/)
   t.match(stderr, /--allow-anonymous true/)
+})
+
+/** A port that was free a moment ago (the command line cannot ask for "any free TLS port"). */
+async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  await new Promise((resolve) => server.close(resolve))
+  if (address === null || typeof address === 'string') throw new Error('no address')
+  return address.port
+}
+
+t.test('SIGHUP reloads the ACL file and the TLS certificate, keeping the TLS client connected; broken files keep the rules and certificate in force', async (t) => {
+  const made = makeCerts(mkdtempSync(join(dir, 'certs-')))
+  if ('skip' in made) {
+    t.comment(made.skip)
+    return
+  }
+  const passwd = join(dir, 'passwd-tls')
+  const acl = join(dir, 'acl-tls')
+  const certfile = join(dir, 'live-cert.pem')
+  const keyfile = join(dir, 'live-key.pem')
+  await run(process.execPath, [cli, 'passwd', '-c', '-b', passwd, 'alice', 'a1'])
+  writeFileSync(acl, 'user alice\ntopic readwrite alice/#\n')
+  copyFileSync(made.serverCertFile, certfile)
+  copyFileSync(made.serverKeyFile, keyfile)
+  const tlsPort = await freePort()
+  const broker = await spawnBroker(['--memory', '--password-file', passwd, '--acl-file', acl,
+    '--tls-port', String(tlsPort), '--certfile', certfile, '--keyfile', keyfile])
+  t.teardown(async () => {
+    broker.child.kill('SIGKILL')
+    await broker.exited
+  })
+  const url = `mqtts://127.0.0.1:${tlsPort}`
+  const opts = { protocolVersion: 5 as const, ca: made.ca, username: 'alice', password: 'a1', reconnectPeriod: 0 }
+  const peer = (o: Opened): string => (o.client.stream as TLSSocket).getPeerCertificate().fingerprint256
+  const fingerprint = (file: string): string => new X509Certificate(readFileSync(file)).fingerprint256
+  const count = (text: string): number => broker.logs.filter((line) => line.includes(text)).length
+  const hangup = async (expected: string, times: number): Promise<void> => {
+    broker.child.kill('SIGHUP')
+    await until(() => count(expected) >= times, 5000, `"${expected}" to be logged ${times} time(s)`)
+  }
+
+  const alice = await open(url, { ...opts, clientId: 'alice-tls' })
+  t.teardown(() => closeClient(alice.client))
+  t.equal(peer(alice), fingerprint(made.serverCertFile))
+  await alice.client.subscribeAsync('alice/#', { qos: 1 })
+  await t.rejects(alice.client.publishAsync('bob/x', 'x', { qos: 1 }), { code: 0x87 }, 'bob/ is not in the first ACL')
+
+  writeFileSync(acl, 'user alice\ntopic readwrite alice/#\ntopic readwrite bob/#\n')
+  copyFileSync(join(made.dir, 'server2.pem'), certfile)
+  copyFileSync(join(made.dir, 'server2-key.pem'), keyfile)
+  await hangup('TLS certificate reloaded', 1)
+  t.equal(count('security files reloaded'), 1, 'the password and ACL files were reloaded')
+  t.ok(alice.client.connected, 'the TLS client connected before SIGHUP is still connected')
+  await alice.client.publishAsync('bob/x', 'x', { qos: 1 })
+  t.pass('the new ACL applies to the connected client: bob/ is now writable')
+  const second = await open(url, { ...opts, clientId: 'alice-tls-2' })
+  t.teardown(() => closeClient(second.client))
+  t.equal(peer(second), fingerprint(join(made.dir, 'server2.pem')), 'a new handshake gets the new certificate')
+
+  writeFileSync(acl, 'user alice\nusr broken\n')
+  writeFileSync(certfile, 'not a certificate')
+  await hangup('TLS reload failed: keeping the previous certificate', 1)
+  t.equal(count('reload failed: keeping the previous rules'), 1, 'the broken ACL file is logged')
+  t.match(broker.logs.join('\n'), /line 2: unknown keyword \\"usr\\"/, 'naming its line')
+  t.ok(alice.client.connected, 'still connected')
+  await alice.client.publishAsync('bob/y', 'y', { qos: 1 })
+  await alice.client.publishAsync('alice/z', 'z', { qos: 1 })
+  const [message] = await alice.got.next(1)
+  t.equal(message?.topic, 'alice/z', 'the rules in force stay: not "deny all"')
+  await t.rejects(alice.client.publishAsync('carol/x', 'x', { qos: 1 }), { code: 0x87 }, 'and not "no rules" either')
+  const third = await open(url, { ...opts, clientId: 'alice-tls-3' })
+  t.teardown(() => closeClient(third.client))
+  t.equal(peer(third), fingerprint(join(made.dir, 'server2.pem')), 'and the certificate in force stays')
+  t.equal(broker.child.exitCode, null, 'the broker is still running')
 })

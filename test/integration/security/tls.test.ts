@@ -107,6 +107,27 @@ if ('skip' in made) {
     t.equal((client.stream as TLSSocket).getProtocol(), 'TLSv1.3')
   })
 
+  t.test('ciphers limits the cipher suites: TLS 1.2 and TLS 1.3 suites from one OpenSSL list', async (t) => {
+    const broker = await tlsBroker(t, certs, { ciphers: 'TLS_CHACHA20_POLY1305_SHA256:ECDHE-ECDSA-AES128-GCM-SHA256' })
+    const cipher = (o: Opened): string => (o.client.stream as TLSSocket).getCipher().name
+    // MQTT.js hands unknown options on to tls.connect.
+    const tls12 = (ciphers?: string): IClientOptions & { maxVersion: string } =>
+      ({ protocolVersion: 5, ca: certs.ca, maxVersion: 'TLSv1.2', reconnectPeriod: 0, ...(ciphers === undefined ? {} : { ciphers }) })
+    await t.rejects(open(urlOf(broker, 'mqtts'), tls12('ECDHE-ECDSA-AES256-GCM-SHA384')), 'a TLS 1.2 client offering only a suite not on the list')
+    t.equal(cipher(await openSecure(t, broker, 'mqtts', tls12())), 'ECDHE-ECDSA-AES128-GCM-SHA256', 'TLS 1.2: the listed suite')
+    t.equal(cipher(await openSecure(t, broker, 'mqtts', { protocolVersion: 5, ca: certs.ca })), 'TLS_CHACHA20_POLY1305_SHA256',
+      'TLS 1.3: the listed suite, not the client\'s first choice (TLS_AES_256_GCM_SHA384)')
+    // Over wss://, MQTT.js hands TLS options to ws only through wsOptions.
+    const wss12 = (ciphers: string): IClientOptions =>
+      ({ protocolVersion: 5, ca: certs.ca, reconnectPeriod: 0, wsOptions: { maxVersion: 'TLSv1.2', ciphers } })
+    await t.rejects(open(urlOf(broker, 'wss'), wss12('ECDHE-ECDSA-AES256-GCM-SHA384')), 'the WSS listener refuses it too')
+    t.ok((await openSecure(t, broker, 'wss', wss12('ECDHE-ECDSA-AES128-GCM-SHA256'))).client.connected, 'and takes the listed suite')
+  })
+
+  t.test('ciphers naming no suite OpenSSL knows stops the broker from starting, naming the setting', async (t) => {
+    await t.rejects(tlsBroker(t, certs, { ciphers: 'NOT-A-CIPHER' }), { code: 'CONFIG_FILE_INVALID', message: /ciphers/ })
+  })
+
   t.test('a plain MQTT client on the TLS port gets nowhere, and the broker keeps serving', async (t) => {
     const broker = await tlsBroker(t, certs)
     const port = broker.broker.addresses().tls?.port ?? 0

@@ -86,3 +86,22 @@ t.test('usage errors exit 2 with the usage text', async (t) => {
     t.match(result.err, /Usage: halyard passwd/)
   }
 })
+
+t.test('--help and -h print the usage on stdout and exit 0', async (t) => {
+  for (const args of [['--help'], ['-h'], ['-c', '--help']]) {
+    const result = await passwd(args)
+    t.equal(result.code, 0, args.join(' '))
+    t.match(result.out, /^Usage: halyard passwd/)
+    t.equal(result.err, '')
+  }
+})
+
+t.test('options go before FILE: a password or username starting with "-" is taken as it is', async (t) => {
+  const file = join(t.testdir(), 'pw')
+  t.equal((await passwd(['-c', '-b', file, 'alice', '-secret-'])).code, 0)
+  t.equal(await verify(file, 'alice', '-secret-'), true, 'the password "-secret-"')
+  t.equal((await passwd(['-b', file, '-D', 'x'])).code, 0, 'a user named "-D" in batch mode')
+  t.equal(await verify(file, '-D', 'x'), true)
+  t.equal((await passwd(['-D', '--', file, '-D'])).code, 0, '"--" ends the options')
+  t.notMatch(readFileSync(file, 'utf8'), /^-D:/m)
+})

@@ -140,6 +140,8 @@ t.test('loopback hosts, and refusing to start beyond loopback with nothing that 
   for (const host of ['0.0.0.0', '::', '192.168.1.2', '10.0.0.1', 'example.com', '128.0.0.1', '127.0.0.1.example.com']) t.notOk(isLoopbackHost(host), host)
   t.equal(anonymousExposure('127.0.0.1', undefined, false), undefined)
   t.match(anonymousExposure('0.0.0.0', undefined, false), /host 0\.0\.0\.0 accepts connections from other machines.*allowAnonymous is not set/)
+  t.match(anonymousExposure('0.0.0.0', undefined, false), /to false \(--allow-anonymous false\) when clients log in with certificates/,
+    'and names the way out for a broker whose clients authenticate by certificate')
   t.equal(anonymousExposure('0.0.0.0', true, false), undefined, 'explicitly allowed')
   t.equal(anonymousExposure('0.0.0.0', false, false), undefined, 'explicitly refused: nobody gets in without a certificate identity')
   t.equal(anonymousExposure('0.0.0.0', undefined, true), undefined, 'a password file or hook')
