@@ -226,7 +226,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.config.redirect = permanent ? 'server-moved' : 'use-another-server'
     const reasonCode = permanent ? ReasonCode.ServerMoved : ReasonCode.UseAnotherServer
     await Promise.all([...this.#connections].map((c) =>
-      c.close({ reasonCode, publishWill: false, reason: 'server is being drained', serverReference })))
+      c.close({ reasonCode, publishWill: false, reason: 'this server is being drained: connect to the Server Reference', serverReference })))
   }
 
   /**
@@ -242,7 +242,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       if (ws !== undefined) closing.push(new Promise((resolve) => { ws.wss.close(); ws.server.close(() => resolve()) }))
     }
     const conns = [...this.#connections].map((c) =>
-      c.close({ reasonCode: ReasonCode.ServerShuttingDown, publishWill: false, reason: 'broker shutting down' }))
+      c.close({ reasonCode: ReasonCode.ServerShuttingDown, publishWill: false, reason: 'the broker is shutting down: reconnect later, or to another server' }))
     await Promise.all(conns)
     this.#sessions.stop()
     await Promise.all(closing)

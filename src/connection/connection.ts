@@ -9,6 +9,7 @@ import type { Outlet, Session } from '../session/index.js'
 import { AckQueue, type InflightCounter } from './ack-queue.js'
 import { ConnectionLog } from './client-log.js'
 import { unwatch, watch, type Watched } from './keepalive.js'
+import { hasProblemInfo, isAlwaysAllowed, reasonString, withoutProblemInfo } from './problem-info.js'
 import { PublishThrottle } from './throttle.js'
 import { OutboundAliases } from './topic-aliases.js'
 
@@ -183,7 +184,10 @@ export class Connection implements ClientContext, Outlet, Watched {
     }
     if (round - this.#seenRound < rounds) return false
     this.log.info({ keepaliveMs: this.#silenceMs }, 'keepalive timeout')
-    void this.close({ reasonCode: ReasonCode.KeepAliveTimeout, publishWill: true, reason: 'keepalive timeout' })
+    void this.close({
+      reasonCode: ReasonCode.KeepAliveTimeout, publishWill: true,
+      reason: 'keepalive timeout: no packet for 1.5 times the Keep Alive; send PINGREQ when idle [MQTT-3.1.2-22]',
+    })
     return true
   }
 
@@ -200,12 +204,20 @@ export class Connection implements ClientContext, Outlet, Watched {
     return this.#aliases !== undefined
   }
 
-  send(packet: OutboundPacket): boolean {
-    if (this.#closing !== null && packet.cmd !== 'disconnect') return false
+  send(original: OutboundPacket): boolean {
+    if (this.#closing !== null && original.cmd !== 'disconnect') return false
+    let packet = original
+    if (packet.cmd !== 'publish' && !this.wantsProblemInfo && !isAlwaysAllowed(packet) && hasProblemInfo(packet)) {
+      packet = withoutProblemInfo(packet) // [MQTT-3.1.2-29]
+    }
     const aliasedTopic = this.#aliases !== undefined && packet.cmd === 'publish' ? packet.topic : undefined
     if (aliasedTopic !== undefined && packet.cmd === 'publish') this.#aliases?.apply(packet)
-    const bytes = encode(packet, this.protocolVersion)
+    let bytes = encode(packet, this.protocolVersion)
     if (bytes.length === 0) return false
+    if (bytes.length > this.maxOutboundPacketSize && hasProblemInfo(packet)) {
+      // Sent without them rather than not at all (problem-info.ts).
+      bytes = encode(withoutProblemInfo(packet), this.protocolVersion)
+    }
     if (bytes.length > this.maxOutboundPacketSize) {
       // The client never saw this alias being set: it must not be used later.
       if (aliasedTopic !== undefined) this.#aliases?.forget(aliasedTopic)
@@ -401,7 +413,7 @@ export class Connection implements ClientContext, Outlet, Watched {
       const buffered = this.bufferedBytes
       if (buffered <= max || this.#closing !== null) return
       this.log.warn({ buffered, max, slowClientTimeout }, 'client is not reading: disconnecting it (limits.maxClientBufferBytes, slowClientTimeout)')
-      void this.close({ reasonCode: ReasonCode.QuotaExceeded, publishWill: true, reason: 'client not reading (limits.slowClientTimeout)' })
+      void this.close({ reasonCode: ReasonCode.QuotaExceeded, publishWill: true, reason: 'client not reading: more than limits.maxClientBufferBytes unread for limits.slowClientTimeout' })
       this.#stream.destroy()
     }, slowClientTimeout)
     timer.unref()
@@ -422,7 +434,7 @@ export class Connection implements ClientContext, Outlet, Watched {
       return
     }
     this.log.error({ err }, 'internal error while handling this client: closing its connection')
-    void this.close({ reasonCode: ReasonCode.ImplementationSpecificError, publishWill: true, reason: 'internal error' })
+    void this.close({ reasonCode: ReasonCode.ImplementationSpecificError, publishWill: true, reason: 'internal error in the broker; its log has the details' })
   }
 
   /** [MQTT-3.1.2-2]: answer CONNACK 0x01 (3.1.1 format), or 0x84 in 5.0 format for levels above 5. */
@@ -453,7 +465,10 @@ export class Connection implements ClientContext, Outlet, Watched {
       this.send({
         cmd: 'disconnect',
         reasonCode: opts.reasonCode,
-        ...(hasReference ? { properties: { serverReference: opts.serverReference } } : {}),
+        properties: {
+          reasonString: reasonString(opts.reason),
+          ...(hasReference ? { serverReference: opts.serverReference } : {}),
+        },
       })
     }
     this.#flush()

@@ -17,8 +17,15 @@ export function handleConnect(ctx: ClientContext, packet: ConnectPacket): void {
 
 async function connect(ctx: ClientContext, packet: ConnectPacket): Promise<void> {
   ctx.setProtocolVersion(packet.protocolVersion)
+  // From the CONNACK on, a refusal included [MQTT-3.2.2-19] [MQTT-3.1.2-29].
+  const maximumPacketSize = packet.properties?.maximumPacketSize
+  if (maximumPacketSize !== undefined) ctx.maxOutboundPacketSize = maximumPacketSize
+  if (packet.properties?.requestProblemInformation === false) ctx.wantsProblemInfo = false
   const clientId = chooseClientId(ctx, packet)
-  if (clientId === null) return refuse(ctx, ReasonCode.ClientIdentifierNotValid, 'client identifier not valid')
+  if (clientId === null) {
+    return refuse(ctx, ReasonCode.ClientIdentifierNotValid,
+      `the Client Identifier must be 1 to ${ctx.core.config.limits.maxClientIdLength} bytes (empty only with Clean Start at 3.1.1)`)
+  }
   ctx.clientId = clientId
   ctx.username = packet.username
 
@@ -29,7 +36,7 @@ async function connect(ctx: ClientContext, packet: ConnectPacket): Promise<void>
   if (packet.protocolVersion === 5 && config.redirect !== 'none') {
     // Server redirection for draining a node (MQTT 5.0 section 4.11).
     const code = config.redirect === 'server-moved' ? ReasonCode.ServerMoved : ReasonCode.UseAnotherServer
-    return refuse(ctx, code, 'redirected', config.serverReference)
+    return refuse(ctx, code, 'this server is being drained: connect to the Server Reference', config.serverReference)
   }
   if (packet.will !== undefined) checkWillTopic(ctx, packet.will.topic)
   const willProblem = checkWill(ctx, packet)
@@ -39,14 +46,14 @@ async function connect(ctx: ClientContext, packet: ConnectPacket): Promise<void>
   if (method !== undefined) {
     const step = await runAuthExchange(ctx, method, packet.properties?.authenticationData)
     if (step.kind !== 'success') {
-      return refuse(ctx, step.kind === 'failure' ? step.reasonCode : ReasonCode.NotAuthorized, step.kind === 'failure' ? step.reason : 'authentication incomplete')
+      return refuse(ctx, step.kind === 'failure' ? step.reasonCode : ReasonCode.NotAuthorized, step.kind === 'failure' ? step.reason : 'the authentication exchange did not complete')
     }
     ctx.authMethod = method
     if (step.username !== undefined) ctx.username = step.username
     serverAuthData = step.data
   } else {
     const authCode = await authenticateConnect(ctx, packet)
-    if (authCode !== 0) return refuse(ctx, authCode, 'authentication failed')
+    if (authCode !== 0) return refuse(ctx, authCode, 'authentication failed: check the user name and password')
   }
 
   const { core } = ctx
@@ -70,7 +77,7 @@ async function establish(
   const existing = core.clients.get(clientId)
   if (existing !== undefined && existing !== ctx) {
     // [MQTT-3.1.4-3]: the existing connection is closed (5.0: DISCONNECT 0x8E first).
-    await existing.close({ reasonCode: ReasonCode.SessionTakenOver, publishWill: true, reason: 'session taken over' })
+    await existing.close({ reasonCode: ReasonCode.SessionTakenOver, publishWill: true, reason: 'session taken over: another connection connected with the same Client Identifier [MQTT-3.1.4-3]' })
   }
   const props = packet.properties
   const requestedExpiry = packet.protocolVersion === 5
@@ -86,8 +93,6 @@ async function establish(
   await applyAccessControl(ctx, session, sessionPresent)
   const limits = core.config.limits
   session.receiveMaximum = Math.min(props?.receiveMaximum ?? limits.maxInflight, limits.maxInflight)
-  if (props?.maximumPacketSize !== undefined) ctx.maxOutboundPacketSize = props.maximumPacketSize
-  if (props?.requestProblemInformation === false) ctx.wantsProblemInfo = false
   if (session.isPersistent && session.will !== undefined) await core.store.putSessionMeta(session.meta())
 
   const connack: ConnackProperties = {}
@@ -170,14 +175,16 @@ function checkWill(ctx: ClientContext, packet: ConnectPacket): { code: number; r
   const will = packet.will
   if (will === undefined) return null
   const { config } = ctx.core
-  if (will.qos > config.maxQos) return { code: ReasonCode.QoSNotSupported, reason: `will QoS above the maximum QoS ${config.maxQos}` }
-  if (will.retain && !config.retainAvailable) return { code: ReasonCode.RetainNotSupported, reason: 'retained wills are not supported' }
+  if (will.qos > config.maxQos) return { code: ReasonCode.QoSNotSupported, reason: `the Will QoS ${will.qos} is above this server's Maximum QoS ${config.maxQos}: use a lower Will QoS` }
+  if (will.retain && !config.retainAvailable) return { code: ReasonCode.RetainNotSupported, reason: 'this server does not support retained messages: clear the Will Retain flag' }
   return null
 }
 
 async function refuse(ctx: ClientContext, reasonCode: number, reason: string, serverReference?: string): Promise<void> {
   ctx.log.warn({ reasonCode }, `connection refused: ${reason}`)
-  const hasReference = ctx.protocolVersion === 5 && serverReference !== undefined && serverReference !== ''
-  ctx.send({ cmd: 'connack', sessionPresent: false, reasonCode, ...(hasReference ? { properties: { serverReference } } : {}) })
+  const hasReference = serverReference !== undefined && serverReference !== ''
+  // 3.1.1 has no properties: the encoder leaves them out.
+  const properties: ConnackProperties = { reasonString: reason, ...(hasReference ? { serverReference } : {}) }
+  ctx.send({ cmd: 'connack', sessionPresent: false, reasonCode, properties })
   await ctx.close({ publishWill: false, reason })
 }

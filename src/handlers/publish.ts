@@ -1,6 +1,6 @@
 import { answerToReason } from '../auth/index.js'
 import {
-  MqttError, ReasonCode, protocolError, topicNameInvalid,
+  type AckPacket, MqttError, ReasonCode, protocolError, topicNameInvalid,
   type PublishPacket, type PublishProperties, type QoS,
 } from '../protocol/index.js'
 import type { PublishWrite, StoredMessage } from '../persistence/index.js'
@@ -69,7 +69,14 @@ async function authorizeThenRoute(ctx: ClientContext, session: Session, packet: 
 function refusePublish(ctx: ClientContext, packet: PublishPacket, topic: string, code: number): void {
   ctx.log.warn({ topic, reasonCode: code }, 'publish not authorized')
   // 5.0 answers with the reason code; 3.1.1 has none, so the message is dropped silently.
-  if (packet.qos > 0) ctx.ackAfter(null, ackFor(packet, code, ctx.protocolVersion))
+  if (packet.qos === 0) return
+  const ack = ackFor(packet, code, ctx.protocolVersion)
+  if (ctx.protocolVersion === 5) {
+    const quoted = topic.length <= 60 ? topic : `${topic.slice(0, 57)}...`
+    const why = code === ReasonCode.NotAuthorized ? 'not authorized to publish to' : `publish refused (0x${code.toString(16)}) for`
+    ack.properties = { reasonString: `${why} "${quoted}"; the message was not delivered` }
+  }
+  ctx.ackAfter(null, ack)
 }
 
 function route(ctx: ClientContext, session: Session, packet: PublishPacket, topic: string): void {
@@ -116,7 +123,7 @@ function checkReceiveMaximum(ctx: ClientContext, session: Session, qos: QoS, max
     'wait for acknowledgements, or raise limits.receiveMaximum')
 }
 
-function ackFor(packet: PublishPacket, reasonCode: number, version: number): { cmd: 'puback' | 'pubrec'; messageId: number; reasonCode?: number } {
+function ackFor(packet: PublishPacket, reasonCode: number, version: number): AckPacket<'puback' | 'pubrec'> {
   const ack = { cmd: packet.qos === 1 ? 'puback' as const : 'pubrec' as const, messageId: packet.messageId ?? 0 }
   return version === 5 && reasonCode !== 0 ? { ...ack, reasonCode } : ack
 }

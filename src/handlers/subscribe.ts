@@ -52,7 +52,7 @@ async function subscribeHeld(ctx: ClientContext, session: Session, packet: Subsc
     const code = await check(ctx, session, sub, refusals)
     granted.push(code)
     if (code > 2) {
-      if (refusals.count === before) refusals.note(sub.topic, code, `reason code 0x${code.toString(16)}`)
+      if (refusals.count === before) refusals.note(sub.topic, code, 'refused')
       continue
     }
     const record = toRecord(sub, code as QoS, subId)
@@ -68,7 +68,8 @@ async function subscribeHeld(ctx: ClientContext, session: Session, packet: Subsc
   }
   refusals.log(ctx)
   if (session.isPersistent && added.length > 0) await core.store.putSubscriptions(ctx.clientId, added)
-  ctx.send({ cmd: 'suback', messageId: packet.messageId, granted })
+  const reasonString = refusals.reasonString(packet.subscriptions.length)
+  ctx.send({ cmd: 'suback', messageId: packet.messageId, granted, ...(reasonString === undefined ? {} : { properties: { reasonString } }) })
   if (retainedFor.length > 0) await sendRetained(ctx, session, retainedFor)
 }
 
@@ -78,18 +79,22 @@ async function check(ctx: ClientContext, session: Session, sub: Subscription, re
   if (problem !== null) return refusals.note(sub.topic, ReasonCode.TopicFilterInvalid, problem)
   const { config } = ctx.core
   const shared = parseSharedFilter(sub.topic)
-  if (shared !== null && !config.sharedSubscriptions) return ReasonCode.SharedSubscriptionsNotSupported
-  if (!config.wildcardSubscriptions && isWildcardFilter(shared?.filter ?? sub.topic)) return ReasonCode.WildcardSubscriptionsNotSupported
+  if (shared !== null && !config.sharedSubscriptions) {
+    return refusals.note(sub.topic, ReasonCode.SharedSubscriptionsNotSupported, 'shared subscriptions are not supported by this server')
+  }
+  if (!config.wildcardSubscriptions && isWildcardFilter(shared?.filter ?? sub.topic)) {
+    return refusals.note(sub.topic, ReasonCode.WildcardSubscriptionsNotSupported, 'wildcard subscriptions are not supported by this server')
+  }
   if (!session.subscriptions.has(sub.topic) && session.subscriptions.size >= limits.maxSubscriptionsPerClient) {
     return refusals.note(sub.topic, ReasonCode.QuotaExceeded,
       `too many subscriptions (${limits.maxSubscriptionsPerClient}): raise limits.maxSubscriptionsPerClient`)
   }
   // The ACL file first (synchronous), then the embedder's hook: both must allow.
-  if (!ctx.core.security.canSubscribe(ctx, sub.topic)) return ReasonCode.NotAuthorized
+  if (!ctx.core.security.canSubscribe(ctx, sub.topic)) return refusals.note(sub.topic, ReasonCode.NotAuthorized, 'not authorized')
   const hook = ctx.core.hooks.authorizeSubscribe
   if (hook !== undefined) {
     const code = answerToReason(await hook(ctx.info(), sub), ReasonCode.NotAuthorized)
-    if (code !== 0) return code
+    if (code !== 0) return refusals.note(sub.topic, code, code === ReasonCode.NotAuthorized ? 'not authorized' : 'refused')
   }
   // The server may grant less than asked (MQTT 5.0 section 3.8.4), never above its Maximum QoS.
   return Math.min(sub.qos, config.maxQos)
@@ -112,6 +117,18 @@ class Refusals {
     if (this.count === 0) return
     ctx.log.warn({ refused: this.count, examples: this.#examples }, `${this.count} subscription(s) refused`)
   }
+
+  /** The SUBACK's Reason String (one for the whole packet): how many, and the first few why. */
+  reasonString(total: number): string | undefined {
+    if (this.count === 0) return undefined
+    const why = this.#examples.map((e) => `"${shorten(e.filter)}" 0x${e.reasonCode.toString(16)}: ${e.why}`).join('; ')
+    return `${this.count} of ${total} subscription(s) refused: ${why}${this.count > this.#examples.length ? '; ...' : ''}`
+  }
+}
+
+/** A filter quoted in a Reason String: filters may be 65535 bytes long, a message should not. */
+function shorten(filter: string): string {
+  return filter.length <= 60 ? filter : `${filter.slice(0, 57)}...`
 }
 
 function toRecord(sub: Subscription, qos: QoS, subId: number | undefined): SubscriptionRecord {

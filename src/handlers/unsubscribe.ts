@@ -23,5 +23,11 @@ async function unsubscribe(ctx: ClientContext, packet: UnsubscribePacket): Promi
     granted.push(existed ? ReasonCode.Success : ReasonCode.NoSubscriptionExisted)
   }
   if (session.isPersistent && removed.length > 0) await ctx.core.store.removeSubscriptions(ctx.clientId, removed)
-  ctx.send({ cmd: 'unsuback', messageId: packet.messageId, granted })
+  const missing = packet.unsubscriptions.filter((_f, i) => granted[i] === ReasonCode.NoSubscriptionExisted)
+  // Not a failure, but a common surprise (filters match exactly, "a/+" is not "a/b" [MQTT-3.10.4-1]).
+  const reasonString = missing.length === 0
+    ? undefined
+    : `no subscription existed for ${missing.slice(0, 3).map((f) => `"${f.length <= 60 ? f : `${f.slice(0, 57)}...`}"`).join(', ')}` +
+      `${missing.length > 3 ? ` and ${missing.length - 3} more` : ''}; an UNSUBSCRIBE filter must equal the SUBSCRIBE filter exactly`
+  ctx.send({ cmd: 'unsuback', messageId: packet.messageId, granted, ...(reasonString === undefined ? {} : { properties: { reasonString } }) })
 }

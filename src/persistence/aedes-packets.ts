@@ -6,7 +6,7 @@
  * (`cmd`, `brokerId`, `brokerCounter`, `dup`, a string payload, unknown extras) rides along in
  * `foreign` and is laid back over the rebuilt packet, so a packet reads back as it was written.
  */
-import type { PublishProperties, QoS } from '../protocol/packets.js'
+import type { PublishProperties, QoS, UserProperties, UserPropertyList } from '../protocol/packets.js'
 import type { StoredMessage, SubscriptionRecord } from './types.js'
 
 /** The part of an aedes `Client` the persistence uses. */
@@ -68,7 +68,7 @@ export function fromAedes(packet: AedesPacket, drop: ReadonlySet<string> = NOTHI
     qos: toQoS(packet.qos),
     retain: packet.retain === true,
   }
-  if (isRecord(packet.properties)) message.properties = packet.properties as PublishProperties
+  if (isRecord(packet.properties)) message.properties = propertiesFromAedes(packet.properties)
   if (typeof packet.messageExpiry === 'number') message.expiresAt = packet.messageExpiry
   if (typeof packet.clientId === 'string') message.origin = packet.clientId
   if (hasForeign) message.foreign = foreign
@@ -83,10 +83,38 @@ export function toAedes(message: StoredMessage): AedesPacket {
     qos: message.qos,
     retain: message.retain,
   }
-  if (message.properties !== undefined) packet.properties = message.properties
+  if (message.properties !== undefined) packet.properties = propertiesToAedes(message.properties)
   if (message.expiresAt !== undefined) packet.messageExpiry = message.expiresAt
   if (message.origin !== undefined) packet.clientId = message.origin
   return message.foreign === undefined ? packet : Object.assign(packet, message.foreign)
+}
+
+/**
+ * aedes has User Properties in mqtt-packet's folded form (a record of arrays); Halyard keeps
+ * them as an ordered list [MQTT-3.3.2-18]. Unfolding and folding again gives the record back.
+ */
+function propertiesFromAedes(properties: Record<string, unknown>): PublishProperties {
+  const { userProperties, ...rest } = properties
+  const out = rest as PublishProperties
+  if (isRecord(userProperties)) {
+    const list: UserPropertyList = []
+    for (const [name, value] of Object.entries(userProperties)) {
+      for (const v of Array.isArray(value) ? value : [value]) list.push([name, String(v)])
+    }
+    out.userProperties = list
+  }
+  return out
+}
+
+function propertiesToAedes(properties: PublishProperties): Record<string, unknown> {
+  const { userProperties, ...rest } = properties
+  if (userProperties === undefined) return rest
+  const folded: UserProperties = {}
+  for (const [name, value] of userProperties) {
+    const seen = folded[name]
+    folded[name] = seen === undefined ? value : Array.isArray(seen) ? [...seen, value] : [seen, value]
+  }
+  return { ...rest, userProperties: folded }
 }
 
 const hasOwn = (o: object, key: string): boolean => Object.prototype.hasOwnProperty.call(o, key)

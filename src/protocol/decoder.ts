@@ -1,8 +1,9 @@
 import mqttPacket from 'mqtt-packet'
 import { malformed, MqttError, packetTooLarge, protocolError, unsupportedProtocolVersion } from './errors.js'
 import { PacketType } from './packets.js'
-import type { InboundPacket, ProtocolVersion } from './packets.js'
+import type { InboundPacket, ProtocolVersion, Will } from './packets.js'
 import { readAck, readPublish } from './fast-path.js'
+import { readMessageProperties } from './message-properties.js'
 import { ByteReader } from './reader.js'
 import { ReasonCode } from './reason-codes.js'
 import { checkBody, checkConnect, PACKET_NAMES, toInboundPacket } from './validate.js'
@@ -16,7 +17,7 @@ import { checkBody, checkConnect, PACKET_NAMES, toInboundPacket } from './valida
  * packet bigger than `maxPacketSize` is refused before a byte of its body is kept.
  *
  * Only a complete frame is handed on: first to the raw walk in validate.ts, then (unless the
- * fast path in fast-path.ts took it) to mqtt-packet. Frames that sit whole inside a chunk are
+ * fast path in fast-path.ts took it, as it does every PUBLISH) to mqtt-packet. Frames that sit whole inside a chunk are
  * passed as views of that chunk (no copy, and a PUBLISH payload stays a view too); only a frame
  * that spans chunks is copied, once.
  *
@@ -284,14 +285,15 @@ export class Decoder {
       const fast = this.#decodeFast(frame, headerLength, type, first & 0x0f)
       if (fast !== undefined) return fast
       r.reset(frame, headerLength, frame.length)
-      if (type === PacketType.Connect) checkConnect(r)
-      else checkBody(r, type, first & 0x0f, this.#version ?? 4)
+      const willPropertiesAt = type === PacketType.Connect ? checkConnect(r) : -1
+      if (type !== PacketType.Connect) checkBody(r, type, first & 0x0f, this.#version ?? 4)
       // mqtt-packet refuses an AUTH with Remaining Length 0, which 5.0 section 3.15.2.1
       // allows: it means Reason Code 0x00 (Success) and no properties.
       const packet = type === PacketType.Auth && frame.length === headerLength
         ? toInboundPacket({ cmd: 'auth', reasonCode: 0 }, type)
         : toInboundPacket(parseFrame(frame, this.#version ?? 4), type)
       if (packet.cmd === 'connect') {
+        if (packet.will !== undefined && willPropertiesAt >= 0) readWillProperties(packet.will, frame, willPropertiesAt)
         // Adopt the first CONNECT's version; a second CONNECT is the connection's to refuse
         // [MQTT-3.1.0-2] and must not change how the stream is parsed.
         this.setProtocolVersion(this.#version ?? packet.protocolVersion)
@@ -325,6 +327,17 @@ export class Decoder {
     return undefined
   }
 
+}
+
+/**
+ * The will becomes a PUBLISH, so its User Properties must keep their order too [MQTT-3.3.2-18],
+ * which mqtt-packet's folded object cannot: its properties are read again from the bytes.
+ */
+function readWillProperties(will: Will, frame: Buffer, at: number): void {
+  reader.reset(frame, at, frame.length)
+  const properties = readMessageProperties(reader)
+  if (Object.keys(properties).length > 0) will.properties = properties
+  else delete will.properties
 }
 
 /**

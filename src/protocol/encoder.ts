@@ -6,7 +6,8 @@ import { writeAck, writePublish } from './fast-path.js'
 import { connackReturnCode311, ReasonCode, subackCode311 } from './reason-codes.js'
 
 /**
- * Packets out, bytes back, through mqtt-packet's `generate`.
+ * Packets out, bytes back, through mqtt-packet's `generate`, except PUBLISH and the plain acks,
+ * which fast-path.ts writes (a PUBLISH's properties by message-properties.ts, in order).
  *
  * Everything inside the broker speaks MQTT 5.0; this is the one place that speaks down to
  * 3.1.1 and 3.1 clients (STYLE.md, Errors):
@@ -111,9 +112,7 @@ function disconnect(packet: DisconnectPacket): Buffer {
  * `patchMessageId` to fill in: such bytes must not be sent unpatched [MQTT-2.2.1-3].
  */
 export function encodePublish(packet: PublishPacket, version: ProtocolVersion): Buffer {
-  if (version < 5 || !hasProperties(packet.properties)) return writePublish(packet, version)
-  if (packet.qos > 0 && packet.messageId === undefined) return generate({ ...packet, messageId: 0 }, version)
-  return generate(packet, version)
+  return writePublish(packet, version)
 }
 
 /**
@@ -121,9 +120,7 @@ export function encodePublish(packet: PublishPacket, version: ProtocolVersion): 
  * Sent followed by `packet.payload` itself, a big payload is never copied into the packet.
  */
 export function encodePublishHead(packet: PublishPacket, version: ProtocolVersion): Buffer {
-  if (version < 5 || !hasProperties(packet.properties)) return writePublish(packet, version, true)
-  const whole = encodePublish(packet, version)
-  return Buffer.from(whole.subarray(0, whole.length - packet.payload.length))
+  return writePublish(packet, version, true)
 }
 
 /**

@@ -1,20 +1,25 @@
 import { malformed, protocolError } from './errors.js'
+import {
+  messagePropertiesLength, readMessageProperties, varintSize, writeMessageProperties, writeVarint,
+} from './message-properties.js'
 import type { AckCmd, AckPacket, ProtocolVersion, PublishPacket, QoS } from './packets.js'
+import { checkProperties, PropertyPlace } from './properties.js'
 import { checkUtf8, type ByteReader } from './reader.js'
 
 /**
- * The packets that carry the traffic — PUBLISH without properties and the four acks — decoded
+ * The packets that carry the traffic — PUBLISH and the four acks without properties — decoded
  * and encoded here directly instead of through mqtt-packet. Profiles of fan-in load showed
  * mqtt-packet's BufferList, per-call debug hooks and generic writer at about a third of the
  * broker's CPU; these paths read and write the bytes in one pass and allocate only the result.
- * Anything with properties goes the general way.
+ * A PUBLISH with properties is done here too, by message-properties.ts, so that its User
+ * Properties keep their order [MQTT-3.3.2-18]; acks with properties go the general way.
  */
 
 /**
- * A PUBLISH whose properties (5.0) are empty, or undefined when there are properties and the
- * general decoder must run. Validates what validate.ts would: topic UTF-8, packet id != 0.
+ * A PUBLISH, validated as validate.ts would: topic UTF-8, packet id != 0, and (5.0) the
+ * property section by `checkProperties`.
  */
-export function readPublish(r: ByteReader, flags: number, version: ProtocolVersion): PublishPacket | undefined {
+export function readPublish(r: ByteReader, flags: number, version: ProtocolVersion): PublishPacket {
   const buf = r.buffer
   const topicLength = r.u16('Topic Name')
   const topicStart = r.pos
@@ -26,8 +31,18 @@ export function readPublish(r: ByteReader, flags: number, version: ProtocolVersi
     messageId = r.u16('Packet Identifier')
     if (messageId === 0) throw protocolError('PUBLISH has Packet Identifier 0; it must be non-zero [MQTT-2.2.1-3]')
   }
+  let properties: PublishPacket['properties']
   if (version === 5) {
-    if (r.u8('Property Length') !== 0) return undefined
+    const start = r.pos
+    if (r.remaining > 0 && buf[start] === 0) {
+      r.pos++ // the common case, an empty section: no walk, no object
+    } else {
+      checkProperties(r, PropertyPlace.Publish, 'PUBLISH')
+      const end = r.pos
+      r.pos = start
+      properties = readMessageProperties(r)
+      r.pos = end
+    }
   }
   const packet: PublishPacket = {
     cmd: 'publish',
@@ -38,6 +53,7 @@ export function readPublish(r: ByteReader, flags: number, version: ProtocolVersi
     dup: (flags & 0x08) !== 0,
   }
   if (messageId !== undefined) packet.messageId = messageId
+  if (properties !== undefined) packet.properties = properties
   return packet
 }
 
@@ -69,29 +85,18 @@ function isAckReason(cmd: AckCmd, code: number): boolean {
     code === 0x90 || code === 0x91 || code === 0x97 || code === 0x99
 }
 
-/** Bytes a Variable Byte Integer takes. */
-const varintSize = (n: number): number => (n < 128 ? 1 : n < 16_384 ? 2 : n < 2_097_152 ? 3 : 4)
-
-function writeVarint(buf: Buffer, offset: number, n: number): number {
-  let value = n
-  do {
-    let byte = value % 128
-    value = Math.floor(value / 128)
-    if (value > 0) byte |= 0x80
-    buf[offset++] = byte
-  } while (value > 0)
-  return offset
-}
-
 /**
- * A PUBLISH without properties, in one allocation. At QoS > 0 without `messageId`, 0 is written
+ * A PUBLISH in one allocation; properties only at 5.0 (none exist below). At QoS > 0 without `messageId`, 0 is written
  * as a placeholder for `patchMessageId`. With `isHeadOnly` the payload is left out (but counted
  * in the Remaining Length): the caller sends the payload's own bytes right behind.
  */
 export function writePublish(packet: PublishPacket, version: ProtocolVersion, isHeadOnly = false): Buffer {
   const topicLength = Buffer.byteLength(packet.topic)
   const hasId = packet.qos > 0
-  const remaining = 2 + topicLength + (hasId ? 2 : 0) + (version === 5 ? 1 : 0) + packet.payload.length
+  const props = version === 5 ? packet.properties : undefined
+  const propsLength = props === undefined ? 0 : messagePropertiesLength(props)
+  const propsSection = version === 5 ? varintSize(propsLength) + propsLength : 0
+  const remaining = 2 + topicLength + (hasId ? 2 : 0) + propsSection + packet.payload.length
   const size = 1 + varintSize(remaining) + remaining
   const buf = Buffer.allocUnsafe(isHeadOnly ? size - packet.payload.length : size)
   buf[0] = 0x30 | (packet.dup ? 0x08 : 0) | (packet.qos << 1) | (packet.retain ? 0x01 : 0)
@@ -103,7 +108,10 @@ export function writePublish(packet: PublishPacket, version: ProtocolVersion, is
     buf.writeUInt16BE(packet.messageId ?? 0, offset)
     offset += 2
   }
-  if (version === 5) buf[offset++] = 0
+  if (version === 5) {
+    offset = writeVarint(buf, offset, propsLength)
+    if (props !== undefined && propsLength > 0) offset = writeMessageProperties(buf, offset, props)
+  }
   if (!isHeadOnly) packet.payload.copy(buf, offset)
   return buf
 }

@@ -8,8 +8,17 @@
 export type QoS = 0 | 1 | 2
 export type ProtocolVersion = 3 | 4 | 5
 
-/** User Properties keep their order and repeats: mqtt-packet folds repeats into arrays. */
+/**
+ * User Properties as mqtt-packet has them: every repeat of a name folded into one array, so the
+ * order across names is lost. Used on the packets the broker only receives or never fills in.
+ */
 export type UserProperties = Record<string, string | string[]>
+
+/**
+ * User Properties of an application message: [name, value] pairs in the order they were sent,
+ * repeats included, since the broker must forward them unaltered and in order [MQTT-3.3.2-18].
+ */
+export type UserPropertyList = Array<[name: string, value: string]>
 
 export interface PublishProperties {
   payloadFormatIndicator?: boolean
@@ -17,7 +26,7 @@ export interface PublishProperties {
   topicAlias?: number
   responseTopic?: string
   correlationData?: Buffer
-  userProperties?: UserProperties
+  userProperties?: UserPropertyList
   subscriptionIdentifier?: number | number[]
   contentType?: string
 }
@@ -29,7 +38,7 @@ export interface WillProperties {
   contentType?: string
   responseTopic?: string
   correlationData?: Buffer
-  userProperties?: UserProperties
+  userProperties?: UserPropertyList
 }
 
 export interface ConnectProperties {

@@ -32,11 +32,12 @@ export const PACKET_NAMES: readonly string[] = [
 ]
 
 /**
- * Walk a CONNECT body and return the protocol version it announces. The name and level are
- * checked before anything else: a CONNECT from a newer protocol may lay out the rest
- * differently, and the client must still get its "unsupported version" CONNACK [MQTT-3.1.2-2].
+ * Walk a CONNECT body. The name and level are checked before anything else: a CONNECT from a
+ * newer protocol may lay out the rest differently, and the client must still get its
+ * "unsupported version" CONNACK [MQTT-3.1.2-2]. Returns where the 5.0 Will Properties start,
+ * or -1: the decoder reads them itself (message-properties.ts) to keep User Property order.
  */
-export function checkConnect(r: ByteReader): ProtocolVersion {
+export function checkConnect(r: ByteReader): number {
   const version = checkProtocolNameAndLevel(r)
   const flags = r.u8('Connect Flags')
   if ((flags & 0x01) !== 0) throw malformed('the reserved Connect Flag bit 0 is set [MQTT-3.1.2-3]')
@@ -55,15 +56,19 @@ export function checkConnect(r: ByteReader): ProtocolVersion {
   r.u16('Keep Alive')
   if (version === 5) checkProperties(r, PropertyPlace.Connect, 'CONNECT')
   r.utf8('Client Identifier')
+  let willPropertiesAt = -1
   if (hasWill) {
-    if (version === 5) checkProperties(r, PropertyPlace.Will, 'Will Properties')
+    if (version === 5) {
+      willPropertiesAt = r.pos
+      checkProperties(r, PropertyPlace.Will, 'Will Properties')
+    }
     r.utf8('Will Topic')
     r.binary('Will Payload')
   }
   if (hasUsername) r.utf8('User Name')
   if (hasPassword) r.binary('Password')
   r.expectEnd('CONNECT')
-  return version
+  return willPropertiesAt
 }
 
 function checkProtocolNameAndLevel(r: ByteReader): ProtocolVersion {

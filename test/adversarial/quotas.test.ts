@@ -4,8 +4,8 @@ import t from 'tap'
 import { assertArena, openArena, sampleRss } from '../helpers/arena.js'
 import { until } from '../helpers/client.js'
 import {
-  connectPacket, connected, expectClose, expectRefusal, hex, openRaw, parseConnack5, parseDisconnect5,
-  pingreqPacket, pubrelPacket, publishPacket, subscribePacket, u16, type RawClient,
+  connectPacket, connected, expectClose, expectRefusal, hex, openRaw, parseAck5, parseConnack5, parseDisconnect5,
+  pingreqPacket, reasonStringOf, pubrelPacket, publishPacket, subscribePacket, u16, type RawClient,
 } from '../helpers/raw.js'
 
 /*
@@ -105,7 +105,13 @@ t.test('a 1000-level topic (limits.maxTopicLevels 128)', async (t) => {
     t.test(`v${version} SUBSCRIBE: refused in SUBACK (0x8F / 0x80), the connection stays`, async (t) => {
       const { raw } = await connected(t, port, { version, clientId: `deep-sub-${version}` })
       raw.send(subscribePacket({ version, id: 5, filters: [[`${topic}/#`, 0]] }))
-      t.equal(hex(await raw.readPacket()), version === 5 ? '90 04 00 05 00 8f' : '90 03 00 05 80')
+      const suback = await raw.readPacket()
+      if (version === 4) t.equal(hex(suback), '90 03 00 05 80')
+      else {
+        const { messageId, reasonCodes, properties } = parseAck5(suback)
+        t.same({ messageId, reasonCodes }, { messageId: 5, reasonCodes: [0x8f] }, hex(suback))
+        t.match(reasonStringOf(properties), /^1 of 1 subscription\(s\) refused: "a\/a\/a.*\.\.\." 0x8f: /, 'with a Reason String, the filter shortened')
+      }
     })
   }
 })

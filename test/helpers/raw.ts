@@ -441,3 +441,31 @@ export async function expectRefusal(t: Tap, raw: RawClient, version: 4 | 5, reas
   if (version === 5) await expectDisconnect(t, raw, reasonCode)
   else await expectClose(t, raw)
 }
+
+/**
+ * Reads a 5.0 PUBACK, PUBREC, PUBREL or PUBCOMP (Packet Identifier, Reason Code, properties) or
+ * SUBACK / UNSUBACK (Packet Identifier, properties, one code per filter) sent by the server.
+ */
+export function parseAck5(buf: Buffer): { messageId: number; reasonCodes: number[]; properties: Map<number, Buffer> } {
+  const type = (buf[0] ?? 0) >> 4
+  let pos = bodyStart(buf)
+  const messageId = buf.readUInt16BE(pos)
+  pos += 2
+  if (type === 9 || type === 11) {
+    const { properties, end } = readProperties(buf, pos)
+    return { messageId, reasonCodes: [...buf.subarray(end)], properties }
+  }
+  if (type < 4 || type > 7) throw new Error(`not an acknowledgement: ${hex(buf)}`)
+  if (pos === buf.length) return { messageId, reasonCodes: [0], properties: new Map() }
+  const reasonCode = buf.readUInt8(pos)
+  if (pos + 1 === buf.length) return { messageId, reasonCodes: [reasonCode], properties: new Map() }
+  const { properties, end } = readProperties(buf, pos + 1)
+  if (end !== buf.length) throw new Error(`acknowledgement has bytes after its properties: ${hex(buf)}`)
+  return { messageId, reasonCodes: [reasonCode], properties }
+}
+
+/** The Reason String (0x1F) among parsed properties, or undefined. */
+export function reasonStringOf(properties: Map<number, Buffer>): string | undefined {
+  const value = properties.get(0x1f)
+  return value === undefined ? undefined : value.toString('utf8', 2, 2 + value.readUInt16BE(0))
+}

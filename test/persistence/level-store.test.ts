@@ -37,6 +37,26 @@ void t.test('after close and reopen everything is there, and seqs keep increasin
   t.ok(second.nextSeq() > lastSeq, 'seq continues above what was handed out before the close')
 })
 
+void t.test('User Properties keep their order across a close and reopen: retained, queued and will [MQTT-3.3.2-18]', async (t) => {
+  const path = t.testdir()
+  const order: Array<[string, string]> = [['z', '1'], ['a', '2'], ['z', '3']]
+  const first = await open(path)
+  const retained = message('r/1', 'kept', { retain: true, properties: { userProperties: order } })
+  const entry = queued(first, 'q/a', { properties: { userProperties: order } })
+  const will = { topic: 'w', payload: Buffer.from('bye'), qos: 1 as const, retain: false, properties: { willDelayInterval: 30, userProperties: order } }
+  await first.putSessionMeta(meta('c', { will }))
+  await first.commit({ retained, enqueue: [{ clientId: 'c', message: entry }] })
+  await first.close()
+
+  const second = await open(path)
+  t.teardown(() => second.close())
+  const [r] = await collect(second.retainedMatching(['r/1']))
+  t.strictSame(r?.properties?.userProperties, order, 'retained')
+  const [q] = await collect(second.queue('c'))
+  t.strictSame(q?.properties?.userProperties, order, 'queued')
+  t.strictSame((await second.getSession('c'))?.will?.properties?.userProperties, order, 'will')
+})
+
 void t.test('a store opened with sync: true writes, and reopens with its data', async (t) => {
   const path = t.testdir()
   const first = await open(path, true)

@@ -115,7 +115,7 @@ export function runStoreSuite(t: Test, { name, factory }: StoreSuiteOptions): vo
     t.equal(await store.countRetained(), 1)
   })
 
-  test('payloads, properties and correlation data round-trip byte-exact', async (t, store) => {
+  test('payloads, properties and correlation data round-trip byte-exact, User Property order kept [MQTT-3.3.2-18]', async (t, store) => {
     const full = message('p', allBytes, {
       qos: 2,
       retain: true,
@@ -126,7 +126,7 @@ export function runStoreSuite(t: Test, { name, factory }: StoreSuiteOptions): vo
         contentType: 'application/octet-stream',
         responseTopic: 'reply/here',
         correlationData: Buffer.from([0, 0xff, 0x00, 0x80]),
-        userProperties: { a: '1', b: ['2', '3'], '\u0000odd': 'kept' },
+        userProperties: [['z', '1'], ['a', '2'], ['z', '3'], ['\u0000odd', 'kept']],
       },
     })
     await store.commit({ retained: full, enqueue: [{ clientId: 'c', message: { ...full, seq: store.nextSeq(), state: 'queued', subscriptionIds: [1, 7] } }] })
@@ -134,9 +134,12 @@ export function runStoreSuite(t: Test, { name, factory }: StoreSuiteOptions): vo
     t.same(retained, full)
     t.ok(retained?.payload.equals(allBytes))
     t.ok(retained?.properties?.correlationData?.equals(Buffer.from([0, 0xff, 0x00, 0x80])))
+    const order = [['z', '1'], ['a', '2'], ['z', '3'], ['\u0000odd', 'kept']]
+    t.strictSame(retained?.properties?.userProperties, order, 'retained: interleaved names in the order sent')
     const [entry] = await collect(store.queue('c'))
     t.same(entry?.subscriptionIds, [1, 7])
     t.ok(entry?.payload.equals(allBytes))
+    t.strictSame(entry?.properties?.userProperties, order, 'queued: interleaved names in the order sent')
   })
 
   test('the queue reads back in seq order and leaves out expired entries', async (t, store) => {

@@ -3,7 +3,7 @@ import {
   encode, encodePublish, encodePublishHead, MqttError, patchMessageId, publishForSubscriber, publishMessageIdOffset, setPublishDup,
   setPublishRetain,
 } from '../../../src/protocol/index.js'
-import type { OutboundPacket, ProtocolVersion, PublishPacket } from '../../../src/protocol/index.js'
+import type { OutboundPacket, ProtocolVersion, PublishPacket, UserPropertyList } from '../../../src/protocol/index.js'
 import { FIXTURES } from './fixtures/packets.js'
 import { bytes, decode, frame, props, raw, reencode, str, u16, u32, userProp, view } from './fixtures/helpers.js'
 
@@ -32,7 +32,7 @@ const encodeCases: EncodeCase[] = [
   {
     name: '5.0 PUBLISH QoS 0 keeps User Property order, repeats included [MQTT-3.3.2-18]',
     version: 5,
-    packet: publish({ properties: { userProperties: { z: '1', a: ['2', '3'], m: '4' }, contentType: 'ct' } }),
+    packet: publish({ properties: { userProperties: [['z', '1'], ['a', '2'], ['a', '3'], ['m', '4']], contentType: 'ct' } }),
     bytes: frame(0x30, str('a/b'), props(userProp('z', '1'), userProp('a', '2'), userProp('a', '3'), userProp('m', '4'), 0x03, str('ct')), raw('hi')),
   },
   {
@@ -100,7 +100,7 @@ const encodeCases: EncodeCase[] = [
   {
     name: '3.1.1 PUBLISH drops 5.0 properties',
     version: 4,
-    packet: publish({ qos: 1, messageId: 1, properties: { userProperties: { k: 'v' }, messageExpiryInterval: 1 } }),
+    packet: publish({ qos: 1, messageId: 1, properties: { userProperties: [['k', 'v']], messageExpiryInterval: 1 } }),
     bytes: frame(0x32, str('a/b'), u16(1), raw('hi')),
   },
   { name: '3.1.1 PUBACK drops the reason code and properties', version: 4, packet: { cmd: 'puback', messageId: 1, reasonCode: 0x10, properties: { reasonString: 'x' } }, bytes: bytes(0x40, 0x02, 0x00, 0x01) },
@@ -154,13 +154,39 @@ t.test('round trip: decode then encode gives the packet back, byte-exact where c
   }
 })
 
-t.test('keeps the order of interleaved User Properties (z, a, z) [MQTT-3.3.2-18]', {
-  todo: 'mqtt-packet folds repeats of a name into one array, so z=1, a=2, z=3 comes back as z=1, z=3, a=2; needs an ordered list of pairs',
-}, async (t) => {
+t.test('keeps the order of interleaved User Properties (z, a, z) from decode to encode [MQTT-3.3.2-18]', async (t) => {
   const original = frame(0x30, str('t'), props(userProp('z', '1'), userProp('a', '2'), userProp('z', '3')))
   const [packet] = decode(original, 5)
   if (packet?.cmd !== 'publish') throw new Error('expected PUBLISH')
-  t.equal(encode(packet, 5).toString('hex'), original.toString('hex'))
+  t.strictSame(packet.properties?.userProperties, [['z', '1'], ['a', '2'], ['z', '3']], 'decoded as an ordered list')
+  t.equal(encode(packet, 5).toString('hex'), original.toString('hex'), 'encoded in the same order')
+  t.equal(Buffer.concat([encodePublishHead(packet, 5), packet.payload]).toString('hex'), original.toString('hex'), 'head-only form too')
+})
+
+t.test('keeps the order of a will\'s interleaved User Properties (z, a, z) [MQTT-3.3.2-18]', async (t) => {
+  const connect = frame(0x10, str('MQTT'), 5, 0x06, u16(0), props(), str('c'),
+    props(0x18, u32(5), userProp('z', '1'), userProp('a', '2'), userProp('z', '3')), str('w/t'), str('bye'))
+  const [packet] = decode(connect)
+  if (packet?.cmd !== 'connect') throw new Error('expected CONNECT')
+  t.strictSame(packet.will?.properties, { willDelayInterval: 5, userProperties: [['z', '1'], ['a', '2'], ['z', '3']] })
+})
+
+t.test('encodes every PUBLISH property the broker forwards, byte-exact', async (t) => {
+  const packet = publish({
+    qos: 1, messageId: 9,
+    properties: {
+      payloadFormatIndicator: true, messageExpiryInterval: 70_000, contentType: 'text/é', responseTopic: 'r/t',
+      correlationData: Buffer.from([0, 1, 2]), userProperties: [['b', ''], ['a', 'é']], subscriptionIdentifier: [5, 268_435_455],
+      topicAlias: 300,
+    },
+  })
+  const expected = frame(0x32, str('a/b'), u16(9), props(
+    0x01, 1, 0x02, u32(70_000), 0x03, str('text/é'), 0x08, str('r/t'), 0x09, str(bytes(0, 1, 2)),
+    userProp('b', ''), userProp('a', 'é'), 0x0b, 5, 0x0b, 0xff, 0xff, 0xff, 0x7f, 0x23, u16(300),
+  ), raw('hi'))
+  t.equal(encode(packet, 5).toString('hex'), expected.toString('hex'))
+  t.equal(encodePublish({ ...packet, properties: { contentType: undefined } }, 5).toString('hex'),
+    frame(0x32, str('a/b'), u16(9), props(), raw('hi')).toString('hex'), 'properties that are all undefined: an empty section')
 })
 
 t.test('fan-out: the Packet Identifier offset is where the id is, at every QoS and version', async (t) => {
@@ -168,7 +194,7 @@ t.test('fan-out: the Packet Identifier offset is where the id is, at every QoS a
   for (const version of [3, 4, 5] as const) {
     for (const qos of [0, 1, 2] as const) {
       for (const payload of [raw('x'), long]) {
-        const p = publish({ qos, payload, topic: 'fan/out/é', properties: { userProperties: { k: 'v' } }, ...(qos > 0 ? { messageId: 0x1234 } : {}) })
+        const p = publish({ qos, payload, topic: 'fan/out/é', properties: { userProperties: [['k', 'v']] }, ...(qos > 0 ? { messageId: 0x1234 } : {}) })
         const buf = encodePublish(p, version)
         const offset = publishMessageIdOffset(buf)
         if (qos === 0) t.equal(offset, -1, `v${version} QoS 0: no Packet Identifier`)
@@ -222,11 +248,18 @@ t.test('encodePublishHead + the payload are exactly encodePublish\'s bytes, with
     ['3.1.1 QoS 0', publish({ payload: big }), 4],
     ['3.1.1 QoS 1, retained', publish({ payload: big, qos: 1, messageId: 7, retain: true }), 4],
     ['5.0 QoS 2 without properties', publish({ payload: big, qos: 2, messageId: 9 }), 5],
-    ['5.0 QoS 1 with properties', publish({ payload: big, qos: 1, messageId: 3, properties: { contentType: 'c', userProperties: { k: 'v' } } }), 5],
+    ['5.0 QoS 1 with properties', publish({ payload: big, qos: 1, messageId: 3, properties: { contentType: 'c', userProperties: [['k', 'v']] } }), 5],
     ['5.0 empty payload', publish({ payload: Buffer.alloc(0) }), 5],
   ]
   for (const [name, packet, version] of cases) {
     const head = encodePublishHead(packet, version)
     t.same(Buffer.concat([head, packet.payload]), encodePublish(packet, version), name)
   }
+})
+
+t.test('a message stored before User Properties were a list (mqtt-packet\'s folded object) still encodes', async (t) => {
+  // What a LevelDB data dir written by an earlier version holds for { z: ['1', '3'], a: '2' }.
+  const legacy = { z: ['1', '3'], a: '2' } as unknown as UserPropertyList
+  const bytes = encodePublish(publish({ properties: { userProperties: legacy } }), 5)
+  t.equal(bytes.toString('hex'), frame(0x30, str('a/b'), props(userProp('z', '1'), userProp('z', '3'), userProp('a', '2')), raw('hi')).toString('hex'))
 })
