@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream'
 import pino, { type Logger } from 'pino'
 import { Security, anonymousExposure, scramAuthenticator, type BrokerHooks, type EnhancedAuthenticator, type ReloadResult } from './auth/index.js'
 import { ConfigError } from './config/errors.js'
-import { checkListeners } from './config/listeners.js'
+import { checkListeners, enabledListeners } from './config/listeners.js'
 import { defaultConfig, type BrokerConfig } from './config/schema.js'
 import { readTlsCredentials } from './config/tls-files.js'
 import { Connection, type ConnectionInfo } from './connection/index.js'
@@ -109,7 +109,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
    */
   async listen(): Promise<void> {
     checkListeners(this.config)
-    const exposure = anonymousExposure(this.config.host, this.config.allowAnonymous, this.#security.hasAuthenticator)
+    const { host, allowAnonymous } = this.config
+    const exposure = anonymousExposure(host, enabledListeners(this.config), allowAnonymous, this.#security.hasAuthenticator)
     if (exposure !== undefined) throw new ConfigError('CONFIG_INSECURE', exposure, { key: 'allowAnonymous' })
     await this.#security.load()
     if (this.#security.hasAcl && !this.#security.hasAuthenticator && !this.config.useIdentityAsUsername) {
@@ -123,7 +124,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       const restored = await this.#sessions.restore()
       if (restored > 0) this.log.info({ sessions: restored }, 'restored persistent sessions')
     }
-    const { host, port, wsPort, wsPath, limits } = this.config
+    const { port, wsPort, wsPath, limits } = this.config
     if (port >= 0) this.#tcp = await listenTcp({ host, port }, this.#accept)
     // wsPort 0 disables WebSocket; -1 (embedding and tests) picks a free port.
     if (wsPort !== 0) {

@@ -7,7 +7,7 @@
  */
 import type { Logger } from 'pino'
 import type { createBroker } from './broker.js'
-import { isConfigError, loadConfig, settings, type BrokerConfig } from './config/index.js'
+import { isConfigError, loadConfig, settings, type BrokerConfig, type ListenerName } from './config/index.js'
 import { createLogger } from './logger.js'
 
 type Broker = Awaited<ReturnType<typeof createBroker>>
@@ -110,8 +110,11 @@ function logListening(addresses: ReturnType<Broker['addresses']>, config: Broker
     return [`${urlSchemes[name] ?? name}://${hostPort(address)}${path}`]
   })
   log.info({ ...addresses }, `listening on ${urls.join(' and ')}`)
-  if (config.allowAnonymous === true && !['127.0.0.1', '::1', 'localhost'].includes(config.host)) {
-    log.warn(`listening on ${config.host} with allowAnonymous: anyone who can reach this machine can connect`)
+  const { allowAnonymous, host } = config
+  const anonymous = (Object.keys(addresses) as ListenerName[])
+    .filter((name) => (typeof allowAnonymous === 'object' ? allowAnonymous[name] : allowAnonymous) === true)
+  if (anonymous.length > 0 && !['127.0.0.1', '::1', 'localhost'].includes(host)) {
+    log.warn(`listening on ${host} with allowAnonymous on ${anonymous.join(', ')}: anyone who can reach this machine can connect there`)
   }
 }
 

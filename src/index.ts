@@ -3,7 +3,7 @@
  */
 export { Broker, createBroker } from './broker.js'
 export type { Address, BrokerOptions } from './broker.js'
-export type { BrokerConfig } from './config/schema.js'
+export type { BrokerConfig, ListenerName } from './config/schema.js'
 export { defaultConfig } from './config/schema.js'
 export type {
   AuthExchange, AuthStep, AuthenticateRequest, BrokerHooks, ClientInfo, EnhancedAuthenticator, HookAnswer,

@@ -3,6 +3,9 @@ export type { AuthenticateRequest, BrokerHooks, ClientInfo, HookAnswer } from '.
 export { AuthFileError, isAuthFileError, type AuthFileErrorCode } from './errors.js'
 export { PasswordFile, parsePasswordFile, hashPassword, PBKDF2_ITERATIONS } from './password-file.js'
 export { AclRules, parseAclFile, type AclSubject } from './acl-file.js'
-export { Security, anonymousExposure, isLoopbackHost, isSysTopic, type ReloadResult, type SecurityOptions } from './security.js'
+export {
+  Security, anonymousExposure, anonymousOn, isLoopbackHost, isSysTopic,
+  type AnonymousAccess, type ListenerName, type ReloadResult, type SecurityOptions,
+} from './security.js'
 export type { AuthExchange, AuthStep, EnhancedAuthenticator } from './enhanced.js'
 export { scramAuthenticator, scramCredentials, type ScramCredentials, type ScramHash, type ScramLookup } from './scram.js'

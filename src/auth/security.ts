@@ -14,6 +14,10 @@
  *      file; else (no authenticator at all) the username proves nothing, and the client is let
  *      in only if anonymous clients are.
  *
+ * `allowAnonymous` is read for the listener the client came in on (tcp, tls, ws, wss): one
+ * boolean for all of them, or one per listener with the others unset, as Mosquitto's
+ * `per_listener_settings` does. Everything else here is broker-wide.
+ *
  * Authorization: the ACL file and the `authorizePublish` / `authorizeSubscribe` hooks must both
  * allow (the ACL is asked first, synchronously). Nobody may publish to `$SYS/`. Reads are
  * checked per delivered message through `reader()`, a per-session predicate with a small cache;
@@ -40,11 +44,22 @@ const NOT_AUTHORIZED = 0x87
 /** Topics per client whose verdict is remembered; past it the cache starts over. */
 const CACHE_SIZE = 256
 
+/** The listener a client connected through; the same names as the config's (src/config/schema.ts). */
+export type ListenerName = 'tcp' | 'tls' | 'ws' | 'wss'
+
+/** `allowAnonymous`: for every listener, per listener (those left out are not set), or not set. */
+export type AnonymousAccess = boolean | Partial<Record<ListenerName, boolean>> | undefined
+
+/** `allowAnonymous` as it applies to one listener; `undefined`: not set there. */
+export function anonymousOn(access: AnonymousAccess, listener: ListenerName): boolean | undefined {
+  return typeof access === 'object' ? access[listener] : access
+}
+
 export interface SecurityOptions {
   passwordFile: string | null
   aclFile: string | null
-  /** `undefined`: not set, which allows anonymous clients only when nothing authenticates. */
-  allowAnonymous: boolean | undefined
+  /** `undefined` (for a listener): not set, which allows anonymous clients only when nothing authenticates. */
+  allowAnonymous: AnonymousAccess
   hooks: BrokerHooks
   log: Logger
 }
@@ -125,11 +140,13 @@ export class Security {
 
   /**
    * The CONNECT decision (see the top of this file); returns a 5.0 reason code, 0 to allow.
-   * `certificateIdentity` is the verified certificate's CN when it stands in for the username.
+   * `listener` is the one the client connected through; `certificateIdentity` is the verified
+   * certificate's CN when it stands in for the username.
    */
-  async authenticate(req: AuthenticateRequest, certificateIdentity: string | undefined): Promise<number> {
+  async authenticate(req: AuthenticateRequest, listener: ListenerName, certificateIdentity: string | undefined): Promise<number> {
     if (certificateIdentity !== undefined) return SUCCESS
-    const { allowAnonymous, hooks } = this.#opts
+    const { hooks } = this.#opts
+    const allowAnonymous = anonymousOn(this.#opts.allowAnonymous, listener)
     const hook = hooks.authenticate
     const passwords = this.#passwordsOrFailClosed()
     if (req.username === undefined) {
@@ -220,14 +237,26 @@ export function isLoopbackHost(host: string): boolean {
 
 /**
  * Why the broker must not start, or `undefined`: a listener beyond loopback with nothing that
- * authenticates and `allowAnonymous` not set would let anyone in without anyone having said so.
+ * authenticates and `allowAnonymous` not set for it would let anyone in without anyone having
+ * said so. `listeners` are those the broker is about to start; every one shares `host`.
  */
-export function anonymousExposure(host: string, allowAnonymous: boolean | undefined, hasAuthenticator: boolean): string | undefined {
-  if (isLoopbackHost(host) || allowAnonymous !== undefined || hasAuthenticator) return undefined
-  return `host ${host} accepts connections from other machines, but there is no passwordFile or authenticate hook ` +
-    'and allowAnonymous is not set, so anyone who can reach it could connect. Set passwordFile (create one with ' +
-    '"halyard passwd -c FILE USER"), or set allowAnonymous to true (--allow-anonymous true) to accept anonymous ' +
-    'clients on purpose, or to false (--allow-anonymous false) when clients log in with certificates ' +
+export function anonymousExposure(
+  host: string,
+  listeners: readonly ListenerName[],
+  allowAnonymous: AnonymousAccess,
+  hasAuthenticator: boolean,
+): string | undefined {
+  if (isLoopbackHost(host) || hasAuthenticator) return undefined
+  const open = listeners.filter((listener) => anonymousOn(allowAnonymous, listener) === undefined)
+  if (open.length === 0) return undefined
+  const them = open.length === 1 ? 'it' : 'them'
+  const which = `the ${open.join(' and ')} listener${open.length === 1 ? '' : 's'}`
+  const each = (value: boolean): string => open.map((listener) => `${listener}=${value}`).join(',')
+  return `host ${host} accepts connections from other machines on ${which}, but there is no passwordFile or ` +
+    `authenticate hook and allowAnonymous is not set for ${them}, so anyone who can reach ${them} could connect. ` +
+    'Set passwordFile (create one with "halyard passwd -c FILE USER"), or set allowAnonymous to true ' +
+    `(--allow-anonymous true, or --allow-anonymous ${each(true)} for ${which} only) to accept anonymous clients on ` +
+    `purpose, or to false (--allow-anonymous false, or ${each(false)}) when clients log in with certificates ` +
     '(useIdentityAsUsername), or listen on 127.0.0.1. See docs/security.md'
 }
 

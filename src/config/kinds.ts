@@ -140,3 +140,48 @@ export function originList(): Kind<string[]> {
     fromJson: (value) => (Array.isArray(value) ? all(value) : undefined),
   }
 }
+
+/**
+ * A boolean for every listener, or one per named listener: `true`, `false` or
+ * `tcp=false,ws=true` as text; `true`, `false` or `{ "tcp": false, "ws": true }` as JSON.
+ * Listeners left out stay unset. An unknown name, a name given twice or a value other than
+ * true or false is refused rather than ignored: a typo must not silently change who gets in.
+ */
+export function booleanPerName<N extends string>(
+  names: readonly N[],
+  /** Two names for the examples in `--help` and error messages: `[off, on]`. */
+  [off, on]: readonly [N, N],
+): Kind<boolean | Partial<Record<N, boolean>>> {
+  const flag = boolean()
+  const isName = (name: string): name is N => names.some((n) => n === name)
+  type PerName = Partial<Record<N, boolean>>
+  const perName = (pairs: ReadonlyArray<readonly [string, unknown]>, read: (v: unknown) => boolean | undefined): PerName | undefined => {
+    const result: PerName = {}
+    for (const [name, raw] of pairs) {
+      const value = read(raw)
+      if (!isName(name) || value === undefined || result[name] !== undefined) return undefined
+      result[name] = value
+    }
+    return result
+  }
+  const pairs = (text: string): Array<readonly [string, string]> | undefined => {
+    const items = text.split(',').map((item) => item.split('='))
+    return items.every((kv) => kv.length === 2) ? items.map(([k = '', v = '']) => [k.trim().toLowerCase(), v] as const) : undefined
+  }
+  return {
+    expected: `true or false, or true/false per listener (${names.join(', ')}) such as ` +
+      `${off}=false,${on}=true on the command line or {"${off}": false, "${on}": true} in a config file`,
+    placeholder: `true|false|${off}=false,${on}=true`,
+    fromText: (text) => {
+      const all = flag.fromText(text)
+      if (all !== undefined) return all
+      const given = pairs(text)
+      return given === undefined ? undefined : perName(given, (v) => (typeof v === 'string' ? flag.fromText(v) : undefined))
+    },
+    fromJson: (value) => {
+      if (typeof value === 'boolean') return value
+      const isObject = typeof value === 'object' && value !== null && !Array.isArray(value)
+      return isObject ? perName(Object.entries(value), flag.fromJson) : undefined
+    },
+  }
+}

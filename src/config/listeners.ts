@@ -1,5 +1,6 @@
 import { ConfigError } from './errors.js'
-import type { BrokerConfig } from './schema.js'
+import type { BrokerConfig, ListenerName } from './schema.js'
+import { anonymousKind, parse } from './settings.js'
 
 /** Settings that name files; the loader resolves them against the working directory. */
 export const fileSettings = ['passwordFile', 'aclFile', 'certfile', 'keyfile', 'cafile'] as const
@@ -27,10 +28,23 @@ export function checkListeners(config: BrokerConfig): void {
     throw new ConfigError('CONFIG_CONFLICT',
       `${tls.join(' and ')} ${tls.length > 1 ? 'need' : 'needs'} a certificate: set certfile and keyfile (PEM files)`, { key: missing })
   }
+  // The loader has parsed it already; an embedder's object (plain JavaScript, or a cast) has
+  // not, and a misspelt listener name must not quietly leave that listener unset.
+  if (config.allowAnonymous !== undefined) {
+    parse(anonymousKind, 'allowAnonymous', config.allowAnonymous, { name: 'the broker\'s config', isText: false })
+  }
   for (const key of ['requireCertificate', 'useIdentityAsUsername'] as const) {
     if (config[key] && config.cafile === null) {
       throw new ConfigError('CONFIG_CONFLICT',
         `${key} needs cafile: the CA certificate(s) that client certificates are checked against`, { key: 'cafile' })
     }
   }
+}
+
+/** The listeners this config starts (the broker's own test: a negative `port`, a zero other port, is off). */
+export function enabledListeners(config: BrokerConfig): ListenerName[] {
+  const isOn: Record<ListenerName, boolean> = {
+    tcp: config.port >= 0, tls: config.tlsPort !== 0, ws: config.wsPort !== 0, wss: config.wssPort !== 0,
+  }
+  return (Object.keys(isOn) as ListenerName[]).filter((name) => isOn[name])
 }

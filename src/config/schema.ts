@@ -8,6 +8,10 @@ export interface ListenerConfig {
   port: number
 }
 
+/** The listeners, as settings name them (`allowAnonymous: { "ws": true }`) and connections know them. */
+export const listenerNames = ['tcp', 'tls', 'ws', 'wss'] as const
+export type ListenerName = (typeof listenerNames)[number]
+
 export interface BrokerConfig {
   /** TCP listener. */
   host: string
@@ -31,11 +35,13 @@ export interface BrokerConfig {
   syncWrites: boolean
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
   /**
-   * Allow clients that send no username. Not set (`undefined`): allowed only when nothing
-   * authenticates (no password file, no `authenticate` hook), and then the broker refuses to
-   * start on a host beyond loopback (docs/security.md).
+   * Allow clients that send no username: `true` or `false` for every listener, or per listener
+   * (`{ tcp: false, ws: true }`, as Mosquitto's `per_listener_settings`), where a listener not
+   * named is not set. Not set (`undefined`): allowed only when nothing authenticates (no password
+   * file, no `authenticate` hook), and then the broker refuses to start on a host beyond loopback
+   * (docs/security.md).
    */
-  allowAnonymous: boolean | undefined
+  allowAnonymous: boolean | Partial<Record<ListenerName, boolean>> | undefined
   /** Mosquitto password file (`$7$`/`$6$` hashes); reloaded on SIGHUP. */
   passwordFile: string | null
   /** Mosquitto ACL file; reloaded on SIGHUP. */

@@ -8,8 +8,8 @@
  * the schema without describing it here is a compile error.
  */
 import { ConfigError, type Source } from './errors.js'
-import { boolean, directory, filePath, integer, nullableText, oneOf, optionalText, originList, text, type Kind } from './kinds.js'
-import type { BrokerConfig } from './schema.js'
+import { boolean, booleanPerName, directory, filePath, integer, nullableText, oneOf, optionalText, originList, text, type Kind } from './kinds.js'
+import { listenerNames, type BrokerConfig } from './schema.js'
 
 export const ENV_PREFIX = 'HALYARD_'
 
@@ -110,6 +110,9 @@ export function invalidValue(key: string, value: unknown, source: Source, expect
     `${key} = ${clipped} (from ${source.name}): expected ${expected}${hint}`, { key })
 }
 
+/** Also checks what an embedder passes to the broker (src/config/listeners.ts). */
+export const anonymousKind = booleanPerName(listenerNames, ['tcp', 'ws'])
+
 const port = (help: string, short?: string): Describe<number> => ({ kind: integer(0, UINT16_MAX, 'PORT'), help, short })
 
 const topLevelSettings: { [K in TopKey]: Setting } = {
@@ -147,8 +150,8 @@ const topLevelSettings: { [K in TopKey]: Setting } = {
   }),
   logLevel: topLevel('logLevel', { kind: oneOf(logLevels, 'LEVEL'), help: 'Least severe log level written' }),
   allowAnonymous: topLevel('allowAnonymous', {
-    kind: boolean(),
-    help: 'Accept clients that send no username; not set: only on loopback without a password file',
+    kind: anonymousKind,
+    help: 'Accept clients that send no username, on every listener or per listener; not set: only on loopback without a password file',
   }),
   passwordFile: topLevel('passwordFile', {
     kind: filePath('a Mosquitto password file'),

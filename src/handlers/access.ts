@@ -27,7 +27,7 @@ export async function authenticateConnect(ctx: ClientContext, packet: ConnectPac
     password: packet.password,
     remoteAddress: ctx.remoteAddress,
     protocolVersion: packet.protocolVersion,
-  }, identity)
+  }, ctx.transport, identity)
 }
 
 /**

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import t, { type Test } from 'tap'
 import type { IClientOptions } from 'mqtt'
+import { hashPassword } from '../../../src/auth/index.js'
 import type { BrokerHooks } from '../../../src/index.js'
 import { startBroker, type TestBroker } from '../../helpers/broker.js'
 import { closeClient, open, until, type Version } from '../../helpers/client.js'
@@ -50,6 +51,21 @@ async function connackCode(url: string, opts: IClientOptions): Promise<number> {
     if (typeof code !== 'number') throw err
     return code
   }
+}
+
+// Needs no mosquitto_passwd: the file is written with the broker's own hashing.
+for (const protocolVersion of [4, 5] as Version[]) {
+  t.test(`v${protocolVersion}: allowAnonymous { ws: true } beside a password file lets anonymous clients in on ws only`, async (t) => {
+    const file = join(dir, `per-listener-v${protocolVersion}.passwd`)
+    writeFileSync(file, `alice:${await hashPassword('wonderland')}\n`)
+    const broker = await passwordBroker(t, file, { config: { allowAnonymous: { ws: true } } })
+    const as = (transport: Transport, username?: string, password?: string): Promise<number> =>
+      connackCode(urlFor(broker, transport), { protocolVersion, ...(username === undefined ? {} : { username, password }) })
+    t.equal(await as('ws'), 0, 'anonymous over WebSocket: let in, the ws listener allows it')
+    t.equal(await as('tcp'), NOT_AUTHORIZED[protocolVersion], 'anonymous over TCP: refused, not set for tcp and a password file is set')
+    t.equal(await as('tcp', 'alice', 'wonderland'), 0, 'a user with the right password still gets in over TCP')
+    t.equal(await as('ws', 'alice', 'wonderlan'), BAD_CREDENTIALS[protocolVersion], 'a wrong password is refused on the anonymous listener too')
+  })
 }
 
 if ('skip' in mosquittoPasswd) {

@@ -55,9 +55,24 @@ t.test('beyond loopback with no authentication and allowAnonymous not set, halya
   child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
   t.equal(code, 1)
-  t.match(stderr, /^halyard: config: host 0\.0\.0\.0 accepts connections from other machines, but there is no passwordFile/)
+  t.match(stderr, /^halyard: config: host 0\.0\.0\.0 accepts connections from other machines on the tcp listener, but there is no passwordFile/)
   t.match(stderr, /halyard passwd -c FILE USER/)
   t.match(stderr, /--allow-anonymous true/)
+})
+
+t.test('beyond loopback, allowAnonymous set for tcp only: halyard refuses to start, naming the ws listener and how to fix it', async (t) => {
+  // The check runs before any socket is opened; a free port keeps even a failing run off busy ones.
+  const args = ['--host', '0.0.0.0', '--port', '0', '--ws-port', String(await freePort()), '--allow-anonymous', 'tcp=true', '--memory', '--log-level', 'silent']
+  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  t.teardown(() => { child.kill('SIGKILL') })
+  let stderr = ''
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+  t.equal(code, 1)
+  t.match(stderr, /^halyard: config: host 0\.0\.0\.0 accepts connections from other machines on the ws listener, /)
+  t.match(stderr, /allowAnonymous is not set for it/)
+  t.match(stderr, /--allow-anonymous ws=true for the ws listener only/)
+  t.notMatch(stderr, /tcp listener/, 'tcp, set explicitly, is not what stops it')
 })
 
 /** A port that was free a moment ago (the command line cannot ask for "any free TLS port"). */

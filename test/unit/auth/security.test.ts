@@ -3,8 +3,8 @@ import { join } from 'node:path'
 import pino from 'pino'
 import t, { type Test } from 'tap'
 import {
-  Security, anonymousExposure, hashPassword, isLoopbackHost, isSysTopic,
-  type AuthenticateRequest, type BrokerHooks, type SecurityOptions,
+  Security, anonymousExposure, anonymousOn, hashPassword, isLoopbackHost, isSysTopic,
+  type AuthenticateRequest, type BrokerHooks, type ListenerName, type SecurityOptions,
 } from '../../../src/auth/index.js'
 
 /*
@@ -59,15 +59,41 @@ t.test('CONNECT decisions: password file, hook and allowAnonymous', async (t) =>
   ]
   for (const [what, opts, request, expected] of cases) {
     const s = await security(t, opts)
-    t.equal(await s.authenticate(request, undefined), expected, what)
+    t.equal(await s.authenticate(request, 'tcp', undefined), expected, what)
   }
   const s = await security(t, { users: { alice: 'pw' }, allowAnonymous: false })
-  t.equal(await s.authenticate(req(), 'alice'), OK, 'a verified certificate identity needs no password')
+  t.equal(await s.authenticate(req(), 'tls', 'alice'), OK, 'a verified certificate identity needs no password')
+})
+
+t.test('allowAnonymous per listener: each listener its own answer, listeners not named stay unset', async (t) => {
+  const hook: BrokerHooks = { authenticate: async ({ username }) => username === undefined }
+  const cases: Array<[string, Partial<SecurityOptions> & { users?: Record<string, string> }, AuthenticateRequest, ListenerName, number]> = [
+    ['password file, { ws: true }: anonymous on ws let in', { users: { alice: 'pw' }, allowAnonymous: { ws: true } }, req(), 'ws', OK],
+    ['password file, { ws: true }: anonymous on tcp refused (not set there)', { users: { alice: 'pw' }, allowAnonymous: { ws: true } }, req(), 'tcp', NOT_AUTHORIZED],
+    ['password file, { ws: true }: anonymous on wss refused (ws names only ws)', { users: { alice: 'pw' }, allowAnonymous: { ws: true } }, req(), 'wss', NOT_AUTHORIZED],
+    ['password file, { ws: true }: a user still logs in on tcp', { users: { alice: 'pw' }, allowAnonymous: { ws: true } }, req('alice', 'pw'), 'tcp', OK],
+    ['password file, { ws: true }: a wrong password is still wrong on ws', { users: { alice: 'pw' }, allowAnonymous: { ws: true } }, req('alice', 'no'), 'ws', BAD_CREDENTIALS],
+    ['password file, { tcp: true, ws: false }: anonymous on tcp let in', { users: { alice: 'pw' }, allowAnonymous: { tcp: true, ws: false } }, req(), 'tcp', OK],
+    ['nothing configured, { tcp: false }: anonymous on tcp refused', { allowAnonymous: { tcp: false } }, req(), 'tcp', NOT_AUTHORIZED],
+    ['nothing configured, { tcp: false }: an unchecked username on tcp refused', { allowAnonymous: { tcp: false } }, req('x', 'y'), 'tcp', NOT_AUTHORIZED],
+    ['nothing configured, { tcp: false }: anonymous on ws let in (not set, nothing authenticates)', { allowAnonymous: { tcp: false } }, req(), 'ws', OK],
+    ['hook, { ws: false }: anonymous on ws refused before the hook', { hooks: hook, allowAnonymous: { ws: false } }, req(), 'ws', NOT_AUTHORIZED],
+    ['hook, { ws: false }: anonymous on tcp is the hook\'s to decide', { hooks: hook, allowAnonymous: { ws: false } }, req(), 'tcp', OK],
+    ['an empty object: every listener not set', { users: { alice: 'pw' }, allowAnonymous: {} }, req(), 'ws', NOT_AUTHORIZED],
+  ]
+  for (const [what, opts, request, listener, expected] of cases) {
+    const s = await security(t, opts)
+    t.equal(await s.authenticate(request, listener, undefined), expected, what)
+  }
+  t.equal(anonymousOn(true, 'wss'), true, 'a boolean applies to every listener')
+  t.equal(anonymousOn(undefined, 'tcp'), undefined)
+  t.equal(anonymousOn({ tls: false }, 'tls'), false)
+  t.equal(anonymousOn({ tls: false }, 'tcp'), undefined)
 })
 
 t.test('a hook answering a reason code passes it through', async (t) => {
   const s = await security(t, { hooks: { authenticate: async () => 0x8a } })
-  t.equal(await s.authenticate(req('x', 'y'), undefined), 0x8a)
+  t.equal(await s.authenticate(req('x', 'y'), 'tcp', undefined), 0x8a)
 })
 
 t.test('$SYS/ is never publishable; without an ACL file everything else is', async (t) => {
@@ -123,7 +149,7 @@ t.test('reload of a password file that vanished keeps the users', async (t) => {
   rmSync(join(t.testdirName, 'passwd'))
   const result = await s.reload()
   t.match(result.failed[0]?.error, { code: 'AUTH_FILE_UNREADABLE' })
-  t.equal(await s.authenticate(req('alice', 'pw'), undefined), OK)
+  t.equal(await s.authenticate(req('alice', 'pw'), 'tcp', undefined), OK)
 })
 
 t.test('read answers stay right past the size of the (bounded) cache', async (t) => {
@@ -138,11 +164,28 @@ t.test('read answers stay right past the size of the (bounded) cache', async (t)
 t.test('loopback hosts, and refusing to start beyond loopback with nothing that authenticates', async (t) => {
   for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', 'LOCALHOST', '::1', '[::1]', '::ffff:127.0.0.1']) t.ok(isLoopbackHost(host), host)
   for (const host of ['0.0.0.0', '::', '192.168.1.2', '10.0.0.1', 'example.com', '128.0.0.1', '127.0.0.1.example.com']) t.notOk(isLoopbackHost(host), host)
-  t.equal(anonymousExposure('127.0.0.1', undefined, false), undefined)
-  t.match(anonymousExposure('0.0.0.0', undefined, false), /host 0\.0\.0\.0 accepts connections from other machines.*allowAnonymous is not set/)
-  t.match(anonymousExposure('0.0.0.0', undefined, false), /to false \(--allow-anonymous false\) when clients log in with certificates/,
+  const tcp = ['tcp'] as const
+  t.equal(anonymousExposure('127.0.0.1', tcp, undefined, false), undefined)
+  t.match(anonymousExposure('0.0.0.0', tcp, undefined, false),
+    /host 0\.0\.0\.0 accepts connections from other machines on the tcp listener,.*allowAnonymous is not set for it/)
+  t.match(anonymousExposure('0.0.0.0', tcp, undefined, false), /to false \(--allow-anonymous false, or tcp=false\) when clients log in with certificates/,
     'and names the way out for a broker whose clients authenticate by certificate')
-  t.equal(anonymousExposure('0.0.0.0', true, false), undefined, 'explicitly allowed')
-  t.equal(anonymousExposure('0.0.0.0', false, false), undefined, 'explicitly refused: nobody gets in without a certificate identity')
-  t.equal(anonymousExposure('0.0.0.0', undefined, true), undefined, 'a password file or hook')
+  t.equal(anonymousExposure('0.0.0.0', tcp, true, false), undefined, 'explicitly allowed')
+  t.equal(anonymousExposure('0.0.0.0', tcp, false, false), undefined, 'explicitly refused: nobody gets in without a certificate identity')
+  t.equal(anonymousExposure('0.0.0.0', tcp, undefined, true), undefined, 'a password file or hook')
+})
+
+t.test('the refusal to start beyond loopback is decided per listener that starts, and names the ones left open', async (t) => {
+  const both = ['tcp', 'ws'] as const
+  const tcpOnly = anonymousExposure('0.0.0.0', both, { ws: true }, false)
+  t.match(tcpOnly, /on the tcp listener, .*not set for it, so anyone who can reach it could connect/)
+  t.match(tcpOnly, /--allow-anonymous tcp=true for the tcp listener only/, 'says how to fix it for that listener')
+  t.notMatch(tcpOnly, /\bws\b/, 'the ws listener, set explicitly, is not named')
+  t.match(anonymousExposure('0.0.0.0', both, undefined, false), /on the tcp and ws listeners, .*not set for them.*--allow-anonymous tcp=true,ws=true/)
+  t.equal(anonymousExposure('0.0.0.0', both, { tcp: false, ws: true }, false), undefined, 'every started listener set')
+  t.match(anonymousExposure('::', ['ws', 'wss'], { ws: false, tcp: true }, false), /on the wss listener,/,
+    'a setting for a listener that is not started does not count for one that is')
+  t.equal(anonymousExposure('0.0.0.0', ['tls'], { tls: false }, false), undefined)
+  t.equal(anonymousExposure('0.0.0.0', [], undefined, false), undefined, 'no listener, nothing exposed')
+  t.equal(anonymousExposure('localhost', both, { ws: true }, false), undefined, 'loopback: unset is fine')
 })

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path'
 import t from 'tap'
-import { defaultConfig, helpText } from '../../../src/config/index.js'
+import { checkListeners, defaultConfig, enabledListeners, helpText, type BrokerConfig } from '../../../src/config/index.js'
 import { configError, load } from './load-helpers.js'
 
 /*
@@ -15,7 +15,8 @@ t.test('defaults: no files, TLS off, anonymous access not set (decided by where 
     tlsVersion: 'tlsv1.2', ciphers: null, requireCertificate: false, useIdentityAsUsername: false,
   })
   t.equal(defaultConfig.allowAnonymous, undefined)
-  t.match(helpText(), /--allow-anonymous true\|false[^\n]*\n[^\n]*default not set/)
+  t.match(helpText(), /--allow-anonymous true\|false\|tcp=false,ws=true\n[^\n]*per listener[^\n]*\n[^\n]*\(tcp, tls, ws, wss\)[^\n]*default not set/,
+    '--help shows the boolean and the per-listener forms, and names the listeners')
 })
 
 t.test('every setting from flags, with Mosquitto\'s names in camelCase, and paths resolved against the cwd', async (t) => {
@@ -53,6 +54,60 @@ t.test('from the environment and a config file (null means none)', async (t) => 
   t.equal(config.allowAnonymous, true)
 })
 
+t.test('allowAnonymous per listener: an object in a config file, a list in a flag or variable; a boolean still means every listener', async (t) => {
+  const cwd = t.testdir({
+    'per.json': JSON.stringify({ allowAnonymous: { tcp: false, ws: true } }),
+    'all.json': JSON.stringify({ allowAnonymous: false }),
+    'none.json': JSON.stringify({ allowAnonymous: {} }),
+  })
+  t.same(load({ cwd, argv: ['--config', 'per.json'] }).config.allowAnonymous, { tcp: false, ws: true })
+  t.equal(load({ cwd, argv: ['--config', 'all.json'] }).config.allowAnonymous, false)
+  t.same(load({ cwd, argv: ['--config', 'none.json'] }).config.allowAnonymous, {}, 'an empty object: no listener set')
+  t.same(load({ cwd, env: { HALYARD_ALLOW_ANONYMOUS: 'tcp=false, ws=TRUE' } }).config.allowAnonymous, { tcp: false, ws: true })
+  t.same(load({ cwd, argv: ['--allow-anonymous', 'wss=true'] }).config.allowAnonymous, { wss: true })
+  t.same(load({ cwd, argv: ['--allow-anonymous', 'TLS=False'] }).config.allowAnonymous, { tls: false }, 'text ignores case, as for other words')
+  t.equal(load({ cwd, argv: ['--allow-anonymous', 'true'] }).config.allowAnonymous, true)
+  t.equal(load({ cwd, env: { HALYARD_ALLOW_ANONYMOUS: 'false' } }).config.allowAnonymous, false)
+  t.same(load({ cwd, argv: ['--config', 'per.json', '--allow-anonymous', 'tls=true'] }).config.allowAnonymous, { tls: true },
+    'a later layer replaces the whole setting: what it does not name is not set')
+})
+
+t.test('allowAnonymous: an unknown listener, a name given twice or a value not true/false is refused, naming the key and the listeners', async (t) => {
+  const cwd = t.testdir({
+    'typo.json': JSON.stringify({ allowAnonymous: { tcp: false, websocket: true } }),
+    'text.json': JSON.stringify({ allowAnonymous: { ws: 'true' } }),
+    'list.json': JSON.stringify({ allowAnonymous: ['ws'] }),
+  })
+  const allowed = 'expected true or false, or true/false per listener (tcp, tls, ws, wss) such as tcp=false,ws=true ' +
+    'on the command line or {"tcp": false, "ws": true} in a config file'
+  const typo = configError(() => load({ cwd, argv: ['--config', 'typo.json'] }))
+  t.equal(typo.code, 'CONFIG_INVALID_VALUE')
+  t.equal(typo.key, 'allowAnonymous')
+  t.equal(typo.message, `config: allowAnonymous = {"tcp":false,"websocket":true} (from typo.json): ${allowed}`)
+  t.match(configError(() => load({ cwd, argv: ['--config', 'text.json'] })).message, 'allowAnonymous = {"ws":"true"} (from text.json)')
+  t.match(configError(() => load({ cwd, argv: ['--config', 'list.json'] })).message, 'allowAnonymous = ["ws"] (from list.json)')
+  for (const text of ['tcp=true,mqtt=false', 'tcp=true,tcp=false', 'ws=yes', 'ws', 'ws=', 'ws=true,', '=true', 'ws=true=false']) {
+    const err = configError(() => load({ cwd, argv: ['--allow-anonymous', text] }))
+    t.equal(err.message, `config: allowAnonymous = ${JSON.stringify(text)} (from --allow-anonymous): ${allowed}`, text)
+  }
+  const fromEnv = configError(() => load({ cwd, env: { HALYARD_ALLOW_ANONYMOUS: 'ws=on' } }))
+  t.match(fromEnv.message, '(from HALYARD_ALLOW_ANONYMOUS)')
+})
+
+t.test('an embedder\'s allowAnonymous naming no listener is refused when the broker checks its config', async (t) => {
+  const typo = { ws: true, mqtt: true } as unknown as BrokerConfig['allowAnonymous']
+  t.throws(() => checkListeners({ ...defaultConfig, allowAnonymous: typo }), {
+    code: 'CONFIG_INVALID_VALUE', key: 'allowAnonymous', message: /allowAnonymous = \{"ws":true,"mqtt":true\} \(from the broker's config\): expected .*\(tcp, tls, ws, wss\)/,
+  })
+  t.doesNotThrow(() => checkListeners({ ...defaultConfig, allowAnonymous: { ws: true } }))
+  t.doesNotThrow(() => checkListeners({ ...defaultConfig, allowAnonymous: undefined }))
+})
+
+t.test('the listeners a config starts, which the refusal to start is decided for', async (t) => {
+  t.same(enabledListeners(defaultConfig), ['tcp'])
+  t.same(enabledListeners({ ...defaultConfig, port: -1, wsPort: 9001, tlsPort: -1, wssPort: 8081 }), ['tls', 'ws', 'wss'])
+})
+
 t.test('--port=-1 turns plain MQTT off (a TLS-only broker)', async (t) => {
   t.equal(load({ cwd: t.testdir(), argv: ['--port=-1'] }).config.port, -1)
   t.equal(configError(() => load({ cwd: t.testdir(), argv: ['--port=-2'] })).code, 'CONFIG_INVALID_VALUE')
@@ -86,7 +141,9 @@ t.test('the stock and example configs: anonymous only on loopback, the network e
     t.equal(config.host, '0.0.0.0', example)
     t.equal(config.passwordFile, resolve(repo, 'passwd'), example)
     t.equal(config.aclFile, resolve(repo, 'acl'), example)
-    t.not(config.allowAnonymous, true, `${example} does not open the broker to anonymous clients`)
+    const anonymous = config.allowAnonymous
+    t.notOk(anonymous === true || (typeof anonymous === 'object' && Object.values(anonymous).includes(true)),
+      `${example} does not open the broker to anonymous clients`)
   }
   const tls = load({ cwd: repo, argv: ['--config', 'config/example-tls.json'] }).config
   t.match(tls, { port: -1, tlsPort: 8883, wssPort: 8081, tlsVersion: 'tlsv1.2' })
