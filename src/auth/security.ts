@@ -23,7 +23,7 @@
  * a file that fails keeps the previous rules and the error is logged (fail closed: a broken
  * file never means "no rules").
  */
-import type { ScramCredentials } from './scram.js'
+import type { ScramCredentials, ScramDecoy } from './scram.js'
 import { readFile } from 'node:fs/promises'
 import type { Logger } from 'pino'
 import { parseAclFile, type AclRules, type AclSubject } from './acl-file.js'
@@ -80,6 +80,19 @@ export class Security {
   /** SCRAM-SHA-512 credentials from the password file's `$7$` entries (reloads included). */
   scramSha512(username: string): ScramCredentials | undefined {
     return this.#passwords?.scramSha512(username)
+  }
+
+  /** SCRAM-SHA-256 credentials from the password file's `SCRAM-SHA-256$` entries (reloads included). */
+  scramSha256(username: string): ScramCredentials | undefined {
+    return this.#passwords?.scramSha256(username)
+  }
+
+  /**
+   * What SCRAM shows for a user without credentials of that kind: the salt length and iteration
+   * count of the file's real entries of that kind, so a probe cannot tell who is in the file.
+   */
+  scramDecoy(kind: 'pbkdf2-sha512' | 'scram-sha256', fallback: ScramDecoy): ScramDecoy {
+    return this.#passwords?.typical(kind) ?? fallback
   }
 
   /** Reads both files; throws `AuthFileError` so that a broker with a bad file does not start. */
