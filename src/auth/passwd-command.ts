@@ -41,8 +41,8 @@ readable by halyard --password-file and by Mosquitto's password_file.
  --scram-sha-256     write a SCRAM-SHA-256 verifier (SCRAM-SHA-256$i:salt$StoredKey:ServerKey,
                      PostgreSQL's format) instead of $7$: USER can then log in with MQTT 5.0
                      enhanced authentication SCRAM-SHA-256 as well as with a plain password.
-                     Mosquitto cannot read such entries: a file holding one works with Halyard
-                     only. ($7$ users log in with SCRAM-SHA-512 instead.)
+                     Mosquitto cannot read such entries (it drops those users), so USER can
+                     log in to Halyard only. ($7$ users log in with SCRAM-SHA-512 instead.)
  -I, --iterations N  PBKDF2 iterations: default ${PBKDF2_ITERATIONS} for $7$ (1 to 10000000),
                      ${SCRAM_SHA256_ITERATIONS} for --scram-sha-256 (${SCRAM_SHA256_ITERATIONS} to 10000000)
 
