@@ -27,7 +27,7 @@
 import { createHash, createHmac, pbkdf2, randomBytes, timingSafeEqual } from 'node:crypto'
 import { promisify } from 'node:util'
 import { AuthFileError } from './errors.js'
-import { scramKeys, type ScramCredentials } from './scram.js'
+import { scramKeys, type ScramCredentials, type ScramDecoy } from './scram.js'
 
 const pbkdf2Async = promisify(pbkdf2)
 
@@ -45,6 +45,9 @@ const SCRAM_KEY_BYTES = 32
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
 const SCRAM_SHA256 = /^SCRAM-SHA-256\$([^:$]*):([^:$]*)\$([^:$]*):([^:$]*)$/
 
+/** The kinds of entry that back a SCRAM method. */
+export type ScramEntryKind = 'pbkdf2-sha512' | 'scram-sha256'
+
 type Hash =
   | { kind: 'sha512'; salt: Buffer; hash: Buffer }
   | { kind: 'pbkdf2-sha512'; iterations: number; salt: Buffer; hash: Buffer }
@@ -54,10 +57,17 @@ type Hash =
 export class PasswordFile {
   readonly #users: ReadonlyMap<string, Hash>
   readonly #dummy: Hash
+  /** Worked out once per load: every SCRAM exchange for an unknown user asks. */
+  readonly #typical: Record<ScramEntryKind, ScramDecoy | undefined>
 
   constructor(users: ReadonlyMap<string, Hash>) {
     this.#users = users
     this.#dummy = dummyLike(users.values())
+    const entries = [...users.values()]
+    this.#typical = {
+      'pbkdf2-sha512': shapeOf(mostCommon(entries.filter((e) => e.kind === 'pbkdf2-sha512'))),
+      'scram-sha256': shapeOf(mostCommon(entries.filter((e) => e.kind === 'scram-sha256'))),
+    }
   }
 
   get size(): number {
@@ -87,9 +97,8 @@ export class PasswordFile {
   }
 
   /** The iteration count and salt length most entries of this kind have, for SCRAM decoys. */
-  typical(kind: 'pbkdf2-sha512' | 'scram-sha256'): { iterations: number; saltBytes: number } | undefined {
-    const entry = mostCommon([...this.#users.values()].filter((e) => e.kind === kind))
-    return entry === undefined || entry.kind === 'sha512' ? undefined : { iterations: entry.iterations, saltBytes: entry.salt.length }
+  typical(kind: ScramEntryKind): ScramDecoy | undefined {
+    return this.#typical[kind]
   }
 
   /** True only for a known user with the right password. */
@@ -116,6 +125,10 @@ async function digest(entry: Hash, password: Buffer): Promise<Buffer> {
       return unreachable
     }
   }
+}
+
+function shapeOf(entry: Hash | undefined): ScramDecoy | undefined {
+  return entry === undefined || entry.kind === 'sha512' ? undefined : { iterations: entry.iterations, saltBytes: entry.salt.length }
 }
 
 /** The entry whose kind, iteration count and salt length most entries share (the first on a tie). */

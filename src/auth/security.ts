@@ -30,7 +30,7 @@ import { parseAclFile, type AclRules, type AclSubject } from './acl-file.js'
 import { AuthFileError } from './errors.js'
 import type { AuthenticateRequest, BrokerHooks } from './hooks.js'
 import { answerToReason } from './hooks.js'
-import { parsePasswordFile, type PasswordFile } from './password-file.js'
+import { parsePasswordFile, type PasswordFile, type ScramEntryKind } from './password-file.js'
 
 /** MQTT 5.0 reason codes this module answers with (3.1.1 clients get them mapped down). */
 const SUCCESS = 0x00
@@ -91,7 +91,7 @@ export class Security {
    * What SCRAM shows for a user without credentials of that kind: the salt length and iteration
    * count of the file's real entries of that kind, so a probe cannot tell who is in the file.
    */
-  scramDecoy(kind: 'pbkdf2-sha512' | 'scram-sha256', fallback: ScramDecoy): ScramDecoy {
+  scramDecoy(kind: ScramEntryKind, fallback: ScramDecoy): ScramDecoy {
     return this.#passwords?.typical(kind) ?? fallback
   }
 
