@@ -5,7 +5,10 @@ import type { SecureContextOptions, Server as TlsServer } from 'node:tls'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import pino, { type Logger } from 'pino'
-import { Security, anonymousExposure, scramAuthenticator, type BrokerHooks, type EnhancedAuthenticator, type ReloadResult } from './auth/index.js'
+import {
+  PBKDF2_ITERATIONS, SCRAM_SHA256_ITERATIONS, Security, anonymousExposure, scramAuthenticator,
+  type BrokerHooks, type EnhancedAuthenticator, type ReloadResult,
+} from './auth/index.js'
 import { ConfigError } from './config/errors.js'
 import { checkListeners, enabledListeners } from './config/listeners.js'
 import { defaultConfig, type BrokerConfig } from './config/schema.js'
@@ -254,13 +257,22 @@ export class Broker extends EventEmitter<BrokerEvents> {
   }
 
   /**
-   * Enhanced authentication methods: the embedder's, plus SCRAM-SHA-512 backed by the password
-   * file when there is one (its `$7$` entries are SCRAM-SHA-512 salted passwords).
+   * Enhanced authentication methods: the embedder's, plus, when there is a password file,
+   * SCRAM-SHA-512 (its `$7$` entries are SCRAM-SHA-512 salted passwords) and SCRAM-SHA-256 (its
+   * `SCRAM-SHA-256$` verifiers). A user with the other kind of entry is refused like an unknown
+   * one, and unknown users are shown a salt and iteration count like the file's real ones.
    */
   #authMethods(given: EnhancedAuthenticator[]): Map<string, EnhancedAuthenticator> {
     const methods = new Map(given.map((m) => [m.method, m]))
-    if (this.config.passwordFile !== null && !methods.has('SCRAM-SHA-512')) {
-      methods.set('SCRAM-SHA-512', scramAuthenticator('sha512', (user) => this.#security.scramSha512(user)))
+    if (this.config.passwordFile === null) return methods
+    const security = this.#security
+    if (!methods.has('SCRAM-SHA-512')) {
+      methods.set('SCRAM-SHA-512', scramAuthenticator('sha512', (user) => security.scramSha512(user),
+        () => security.scramDecoy('pbkdf2-sha512', { iterations: PBKDF2_ITERATIONS, saltBytes: 12 })))
+    }
+    if (!methods.has('SCRAM-SHA-256')) {
+      methods.set('SCRAM-SHA-256', scramAuthenticator('sha256', (user) => security.scramSha256(user),
+        () => security.scramDecoy('scram-sha256', { iterations: SCRAM_SHA256_ITERATIONS, saltBytes: 16 })))
     }
     return methods
   }

@@ -7,7 +7,7 @@ export type { BrokerConfig, ListenerName } from './config/schema.js'
 export { defaultConfig } from './config/schema.js'
 export type {
   AuthExchange, AuthStep, AuthenticateRequest, BrokerHooks, ClientInfo, EnhancedAuthenticator, HookAnswer,
-  ScramCredentials, ScramLookup,
+  ScramCredentials, ScramDecoy, ScramLookup,
 } from './auth/index.js'
 export { scramAuthenticator, scramCredentials } from './auth/index.js'
 export type { BrokerEvents } from './handlers/index.js'

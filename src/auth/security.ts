@@ -27,14 +27,14 @@
  * a file that fails keeps the previous rules and the error is logged (fail closed: a broken
  * file never means "no rules").
  */
-import type { ScramCredentials } from './scram.js'
+import type { ScramCredentials, ScramDecoy } from './scram.js'
 import { readFile } from 'node:fs/promises'
 import type { Logger } from 'pino'
 import { parseAclFile, type AclRules, type AclSubject } from './acl-file.js'
 import { AuthFileError } from './errors.js'
 import type { AuthenticateRequest, BrokerHooks } from './hooks.js'
 import { answerToReason } from './hooks.js'
-import { parsePasswordFile, type PasswordFile } from './password-file.js'
+import { parsePasswordFile, type PasswordFile, type ScramEntryKind } from './password-file.js'
 
 /** MQTT 5.0 reason codes this module answers with (3.1.1 clients get them mapped down). */
 const SUCCESS = 0x00
@@ -95,6 +95,19 @@ export class Security {
   /** SCRAM-SHA-512 credentials from the password file's `$7$` entries (reloads included). */
   scramSha512(username: string): ScramCredentials | undefined {
     return this.#passwords?.scramSha512(username)
+  }
+
+  /** SCRAM-SHA-256 credentials from the password file's `SCRAM-SHA-256$` entries (reloads included). */
+  scramSha256(username: string): ScramCredentials | undefined {
+    return this.#passwords?.scramSha256(username)
+  }
+
+  /**
+   * What SCRAM shows for a user without credentials of that kind: the salt length and iteration
+   * count of the file's real entries of that kind, so a probe cannot tell who is in the file.
+   */
+  scramDecoy(kind: ScramEntryKind, fallback: ScramDecoy): ScramDecoy {
+    return this.#passwords?.typical(kind) ?? fallback
   }
 
   /** Reads both files; throws `AuthFileError` so that a broker with a bad file does not start. */

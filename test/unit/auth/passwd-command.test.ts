@@ -78,9 +78,49 @@ t.test('refuses to touch a file it cannot read as a password file', async (t) =>
   t.equal(readFileSync(file, 'utf8'), 'alice:plaintext\n', 'unchanged')
 })
 
+t.test('--scram-sha-256 writes a PostgreSQL-style SCRAM-SHA-256 verifier, 4096 iterations by default', async (t) => {
+  const file = join(t.testdir(), 'pw')
+  t.equal((await passwd(['-c', '-b', file, 'alice', '$7$-user'])).code, 0)
+  t.equal((await passwd(['--scram-sha-256', '-b', file, 'dora', 'explorer'])).code, 0)
+  const lines = readFileSync(file, 'utf8').trimEnd().split('\n')
+  t.match(lines[0], /^alice:\$7\$101\$/, 'the other user keeps its $7$ entry')
+  t.match(lines[1], /^dora:SCRAM-SHA-256\$4096:[A-Za-z0-9+/]{22}==\$[A-Za-z0-9+/]{43}=:[A-Za-z0-9+/]{43}=$/)
+  t.equal(await verify(file, 'dora', 'explorer'), true)
+  t.equal(await verify(file, 'dora', 'Explorer'), false)
+  t.ok(parsePasswordFile(readFileSync(file, 'utf8'), file).scramSha256('dora'), 'usable for SCRAM-SHA-256')
+  t.equal((await passwd(['-b', file, 'dora', 'explorer'])).code, 0)
+  t.match(readFileSync(file, 'utf8'), /^dora:\$7\$/m, 'without the option, the user gets a $7$ entry again')
+})
+
+t.test('-I and --iterations set the iteration count, within each kind\'s bounds', async (t) => {
+  const file = join(t.testdir(), 'pw')
+  t.equal((await passwd(['-c', '--scram-sha-256', '-I', '5000', '-b', file, 'a', 'x'])).code, 0)
+  t.equal((await passwd(['--iterations', '2000', '-b', file, 'b', 'y'])).code, 0)
+  const text = readFileSync(file, 'utf8')
+  t.match(text, /^a:SCRAM-SHA-256\$5000:/m)
+  t.match(text, /^b:\$7\$2000\$/m)
+  t.equal(await verify(file, 'a', 'x'), true)
+  t.equal(await verify(file, 'b', 'y'), true)
+  for (const args of [['--scram-sha-256', '-I', '4095'], ['-I', '0'], ['-I', '10000001'], ['-I', 'many'], ['-I', '-b']]) {
+    const result = await passwd([...args, '-b', file, 'c', 'z'])
+    t.equal(result.code, 2, args.join(' '))
+    t.match(result.err, /iterations for .* must be an integer from|unknown option|needs a number/, args.join(' '))
+  }
+  t.notMatch(readFileSync(file, 'utf8'), /^c:/m, 'nothing written on a usage error')
+  const missing = await passwd(['-b', file, 'c', 'z', '-I'])
+  t.equal(missing.code, 2, 'options go before FILE: "-I" after it is a fourth argument')
+})
+
+t.test('--help documents --scram-sha-256, -I, and that Mosquitto cannot read SCRAM-SHA-256 entries', async (t) => {
+  const { out } = await passwd(['--help'])
+  t.match(out, /--scram-sha-256/)
+  t.match(out, /-I, --iterations N/)
+  t.match(out, /Mosquitto cannot read such entries/)
+})
+
 t.test('usage errors exit 2 with the usage text', async (t) => {
   const dir = t.testdir()
-  for (const args of [[], [join(dir, 'pw')], ['-x', 'f', 'u'], ['-D', '-b', 'f', 'u', 'p'], ['-b', 'f', 'u'], ['f', 'a:b'], ['f', '']]) {
+  for (const args of [[], [join(dir, 'pw')], ['-x', 'f', 'u'], ['-D', '-b', 'f', 'u', 'p'], ['-D', '--scram-sha-256', 'f', 'u'], ['-D', '-I', '5000', 'f', 'u'], ['-I'], ['-b', 'f', 'u'], ['f', 'a:b'], ['f', '']]) {
     const result = await passwd(args)
     t.equal(result.code, 2, args.join(' '))
     t.match(result.err, /Usage: halyard passwd/)

@@ -1,6 +1,6 @@
-import { createHash, pbkdf2Sync } from 'node:crypto'
+import { createHash, createHmac, pbkdf2Sync } from 'node:crypto'
 import t from 'tap'
-import { AuthFileError, hashPassword, parsePasswordFile } from '../../../src/auth/index.js'
+import { AuthFileError, hashPassword, hashScramSha256, parsePasswordFile } from '../../../src/auth/index.js'
 
 /*
  * Mosquitto's password file format. The fixed entries below were made with node:crypto
@@ -58,6 +58,55 @@ t.test('comments are skipped; a username may hold spaces and non-ASCII', async (
   t.equal(await file.verify('José Ñ', Buffer.from('x')), true)
 })
 
+/** A SCRAM-SHA-256 verifier made here with node:crypto from RFC 5802 section 3, not with the broker's code. */
+function scramEntry(password: string, iterations = 4096, scramSalt = Buffer.from('0123456789abcdef')): string {
+  const salted = pbkdf2Sync(password, scramSalt, iterations, 32, 'sha256')
+  const storedKey = createHash('sha256').update(createHmac('sha256', salted).update('Client Key').digest()).digest()
+  const serverKey = createHmac('sha256', salted).update('Server Key').digest()
+  return `SCRAM-SHA-256$${iterations}:${scramSalt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`
+}
+const [scramHead = '', scramKeys = ''] = scramEntry('x').split('$').slice(1)
+const key32 = Buffer.alloc(32, 7).toString('base64')
+
+t.test('a SCRAM-SHA-256 verifier (PostgreSQL format) verifies its password and no other', async (t) => {
+  const file = parsePasswordFile(`dora:${scramEntry('explorer')}
+max:${scramEntry('m4x', 10_000)}
+`, 'pw')
+  t.equal(file.size, 2)
+  t.equal(await file.verify('dora', Buffer.from('explorer')), true)
+  t.equal(await file.verify('dora', Buffer.from('Explorer')), false)
+  t.equal(await file.verify('dora', undefined), false)
+  t.equal(await file.verify('max', Buffer.from('m4x')), true, 'any iteration count in bounds')
+  t.equal(await file.verify('max', Buffer.from('explorer')), false)
+})
+
+t.test('SCRAM credentials come only from the matching kind of entry', async (t) => {
+  const file = parsePasswordFile(`dora:${scramEntry('explorer')}
+alice:${pbkdf2Entry('secret')}
+`, 'pw')
+  const [, , keys = ''] = scramEntry('explorer').split('$')
+  const [storedKey = '', serverKey = ''] = keys.split(':')
+  const sha256 = file.scramSha256('dora')
+  t.equal(sha256?.iterations, 4096)
+  t.equal(sha256?.salt.toString(), '0123456789abcdef')
+  t.equal(sha256?.storedKey.toString('base64'), storedKey)
+  t.equal(sha256?.serverKey.toString('base64'), serverKey)
+  t.equal(file.scramSha512('dora'), undefined, 'a SCRAM-SHA-256 user has no SCRAM-SHA-512 credentials')
+  t.equal(file.scramSha256('alice'), undefined, 'a $7$ user has no SCRAM-SHA-256 credentials')
+  t.equal(file.scramSha256('nobody'), undefined)
+  const salted = pbkdf2Sync('secret', salt, 101, 64, 'sha512')
+  t.same(file.scramSha512('alice')?.serverKey, createHmac('sha512', salted).update('Server Key').digest(), '$7$ hash is SCRAM-SHA-512\'s salted password')
+})
+
+t.test('hashScramSha256 writes PostgreSQL-style verifiers: 4096 iterations, 16-byte salt, 32-byte keys', async (t) => {
+  const entry = await hashScramSha256('s3cret')
+  t.match(entry, /^SCRAM-SHA-256\$4096:[A-Za-z0-9+/]{22}==\$[A-Za-z0-9+/]{43}=:[A-Za-z0-9+/]{43}=$/)
+  t.equal(await parsePasswordFile(`u:${entry}\n`, 'pw').verify('u', Buffer.from('s3cret')), true)
+  t.not(await hashScramSha256('s3cret'), entry, 'a fresh salt each time')
+  t.equal(await hashScramSha256('x', 4096, Buffer.from('0123456789abcdef')), scramEntry('x'), 'matches an independent derivation')
+  t.match(await hashScramSha256('x', 5000), /^SCRAM-SHA-256\$5000:/)
+})
+
 const malformed: Array<[string, string, number, RegExp]> = [
   ['a blank line', `a:${pbkdf2Entry('x')}\n\nb:${pbkdf2Entry('y')}\n`, 2, /blank line/],
   ['a line of spaces', '   \n', 1, /blank line/],
@@ -71,6 +120,21 @@ const malformed: Array<[string, string, number, RegExp]> = [
   ['a $7$ with absurd iterations', pbkdf2Entry('x').replace('$101$', '$99999999999$').replace(/^/, 'bob:') + '\n', 1, /iterations must be/],
   ['a salt that is not base64', 'bob:$6$not base64!$AAAA\n', 1, /salt is not base64/],
   ['a truncated hash', `bob:$6$${salt.toString('base64')}$AAAA\n`, 1, /hash is 3 bytes/],
+  ['a SCRAM-SHA-256 verifier without its keys', `bob:SCRAM-SHA-256$${scramHead}\n`, 1, /SCRAM-SHA-256\$iterations:salt\$StoredKey:ServerKey/],
+  ['a SCRAM-SHA-256 verifier with one key', `bob:SCRAM-SHA-256$${scramHead}$${key32}\n`, 1, /SCRAM-SHA-256\$iterations:salt\$StoredKey:ServerKey/],
+  ['a SCRAM-SHA-256 verifier with a third part', `bob:SCRAM-SHA-256$${scramHead}$${scramKeys}$${key32}\n`, 1, /SCRAM-SHA-256\$iterations:salt\$StoredKey:ServerKey/],
+  ['a SCRAM-SHA-256 verifier with a missing salt', `bob:SCRAM-SHA-256$4096$${scramKeys}\n`, 1, /SCRAM-SHA-256\$iterations:salt\$StoredKey:ServerKey/],
+  ['a SCRAM-SHA-256 verifier with an empty salt', `bob:SCRAM-SHA-256$4096:$${scramKeys}\n`, 1, /salt is not base64/],
+  ['a SCRAM-SHA-256 verifier with fewer than 4096 iterations', `bob:${scramEntry('x', 4095)}\n`, 1, /iterations must be an integer from 4096/],
+  ['a SCRAM-SHA-256 verifier with absurd iterations', `bob:SCRAM-SHA-256$10000001:${scramHead.split(':')[1] ?? ''}$${scramKeys}\n`, 1, /iterations must be .* to 10000000/],
+  ['a SCRAM-SHA-256 verifier with non-numeric iterations', `bob:SCRAM-SHA-256$4096x:${scramHead.split(':')[1] ?? ''}$${scramKeys}\n`, 1, /iterations must be/],
+  ['a SCRAM-SHA-256 verifier with a leading zero in iterations', `bob:SCRAM-SHA-256$04096:${scramHead.split(':')[1] ?? ''}$${scramKeys}\n`, 1, /iterations must be/],
+  ['a SCRAM-SHA-256 StoredKey that is not base64', `bob:SCRAM-SHA-256$${scramHead}$not*base64:${key32}\n`, 1, /StoredKey is not base64/],
+  ['a SCRAM-SHA-256 ServerKey that is not base64', `bob:SCRAM-SHA-256$${scramHead}$${key32}:\n`, 1, /ServerKey is not base64/],
+  ['a truncated SCRAM-SHA-256 StoredKey', `bob:SCRAM-SHA-256$${scramHead}$AAAA:${key32}\n`, 1, /StoredKey is 3 bytes, a SCRAM-SHA-256 key is 32/],
+  ['a SCRAM-SHA-512 key in a SCRAM-SHA-256 verifier', `bob:SCRAM-SHA-256$${scramHead}$${key32}:${Buffer.alloc(64).toString('base64')}\n`, 1, /ServerKey is 64 bytes/],
+  ['a lower-case scheme name', `bob:${scramEntry('x').toLowerCase()}\n`, 1, /not a \$6\$ or \$7\$ hash, nor a SCRAM-SHA-256\$ verifier/],
+  ['another SCRAM scheme', `bob:${scramEntry('x').replace('SCRAM-SHA-256', 'SCRAM-SHA-1')}\n`, 1, /nor a SCRAM-SHA-256\$ verifier/],
   ['the same user twice', `a:${pbkdf2Entry('x')}\n# c\na:${pbkdf2Entry('y')}\n`, 3, /already defined on line 1/],
 ]
 
