@@ -10,6 +10,7 @@ import { AckQueue, type InflightCounter } from './ack-queue.js'
 import { ConnectionLog } from './client-log.js'
 import { unwatch, watch, type Watched } from './keepalive.js'
 import { hasProblemInfo, isAlwaysAllowed, reasonString, withoutProblemInfo } from './problem-info.js'
+import { Outbox, type SlowReaderPolicy } from './outbox.js'
 import { PublishThrottle } from './throttle.js'
 import { OutboundAliases } from './topic-aliases.js'
 
@@ -25,9 +26,6 @@ export interface ConnectionInfo {
 const OWNER = Symbol('halyard.connection')
 type OwnedStream = Duplex & { [OWNER]?: Connection }
 
-/** Packets averaging fewer bytes than this are copied into one buffer per flush; bigger ones go as a writev. */
-const COALESCE_BELOW = 2048
-
 /** Unflushed bytes past which the socket is paused until the inbox drains. */
 const MAX_INBOX = 1000
 /** The shortest pause for a client over its publish rate, ms: see `#chargePublish`. */
@@ -39,7 +37,7 @@ const MIN_PAUSE_MS = 10
  * connection with its reason code (DISCONNECT at 5.0, a plain close before), anything else is a
  * bug that is logged and ends this connection only.
  */
-export class Connection implements ClientContext, Outlet, Watched {
+export class Connection implements ClientContext, Outlet, Watched, SlowReaderPolicy {
   readonly core: Core
   readonly log: ConnectionLog
   protocolVersion: ProtocolVersion = 4
@@ -61,9 +59,7 @@ export class Connection implements ClientContext, Outlet, Watched {
   #acks: AckQueue | undefined
   /** 5.0 inbound topic aliases, made on the first alias the client sets. */
   #topicAliases: Map<number, string> | undefined
-  #out: Buffer[] = []
-  #outBytes = 0
-  #flushScheduled = false
+  readonly #outbox: Outbox
   #held = false
   #inbox: InboundPacket[] = []
   #closing: Promise<void> | null = null
@@ -89,8 +85,6 @@ export class Connection implements ClientContext, Outlet, Watched {
   readonly #throttle: PublishThrottle | undefined
   /** Running while the socket is not read because the client is over its publish rate. */
   #throttleTimer: NodeJS.Timeout | undefined
-  /** Armed while the client leaves more than limits.maxClientBufferBytes unread (`#watchSlowReader`). */
-  #slowReader: { timer: NodeJS.Timeout; onDrain: () => void } | undefined
 
   constructor(core: Core, stream: Duplex, info: ConnectionInfo, onGone?: (conn: Connection) => void) {
     this.core = core
@@ -103,6 +97,7 @@ export class Connection implements ClientContext, Outlet, Watched {
     this.log = new ConnectionLog(core.log, this)
     this.#isTracing = core.log.isLevelEnabled('trace')
     this.#decoder = new Decoder({ maxPacketSize: core.config.limits.maxPacketSize })
+    this.#outbox = new Outbox(stream, this)
     const { maxPublishRate, maxPublishByteRate } = core.config.limits
     if (PublishThrottle.isNeeded(maxPublishRate, maxPublishByteRate)) this.#throttle = new PublishThrottle(maxPublishRate, maxPublishByteRate)
     this.#connectTimer = setTimeout(Connection.#onConnectTimer, core.config.limits.connectTimeout, this)
@@ -153,7 +148,30 @@ export class Connection implements ClientContext, Outlet, Watched {
   }
 
   get bufferedBytes(): number {
-    return this.#outBytes + this.#stream.writableLength
+    return this.#outbox.bufferedBytes
+  }
+
+  get maxClientBufferBytes(): number {
+    return this.core.config.limits.maxClientBufferBytes
+  }
+
+  get slowClientTimeout(): number {
+    return this.core.config.limits.slowClientTimeout
+  }
+
+  /**
+   * A client that leaves more than limits.maxClientBufferBytes unread gets its QoS 0 messages
+   * dropped (Session); one still beyond it limits.slowClientTimeout ms later (outbox.ts) is cut
+   * off (5.0: DISCONNECT 0x97, which it will most likely never read). The socket is destroyed
+   * at once: what it holds is what must be freed, and a peer that does not read would not take
+   * a graceful close either.
+   */
+  onSlowReader(buffered: number): void {
+    if (this.#closing !== null) return
+    const { maxClientBufferBytes: max, slowClientTimeout } = this.core.config.limits
+    this.log.warn({ buffered, max, slowClientTimeout }, 'client is not reading: disconnecting it (limits.maxClientBufferBytes, slowClientTimeout)')
+    void this.close({ reasonCode: ReasonCode.QuotaExceeded, publishWill: true, reason: 'client not reading: more than limits.maxClientBufferBytes unread for limits.slowClientTimeout' })
+    this.#stream.destroy()
   }
 
   info(): ClientInfo {
@@ -225,7 +243,7 @@ export class Connection implements ClientContext, Outlet, Watched {
       return false
     }
     if (this.#isTracing) this.log.trace({ cmd: packet.cmd }, 'send')
-    this.#write(bytes)
+    this.#outbox.write(bytes)
     return true
   }
 
@@ -237,24 +255,14 @@ export class Connection implements ClientContext, Outlet, Watched {
       return false
     }
     if (this.#isTracing) this.log.trace({ cmd: 'publish' }, 'send')
-    this.#write(bytes)
-    if (tail !== undefined) this.#write(tail)
+    this.#outbox.write(bytes)
+    if (tail !== undefined) this.#outbox.write(tail)
     return true
   }
 
   #tooLarge(size: number, cmd: string): void {
     this.log.warn({ size, max: this.maxOutboundPacketSize, cmd },
       'packet larger than the client\'s Maximum Packet Size: not sent [MQTT-3.1.2-25]')
-  }
-
-  /** Queues bytes for this tick's single write. */
-  #write(bytes: Buffer): void {
-    this.#out.push(bytes)
-    this.#outBytes += bytes.length
-    if (!this.#flushScheduled) {
-      this.#flushScheduled = true
-      process.nextTick(Connection.#flushSoon, this)
-    }
   }
 
   ackAfter(after: Promise<void> | null, ack: OutboundPacket, countedIn?: InflightCounter): void {
@@ -366,61 +374,6 @@ export class Connection implements ClientContext, Outlet, Watched {
     }, waitMs)
   }
 
-  static #flushSoon(conn: Connection): void {
-    conn.#flush()
-  }
-
-  #flush(): void {
-    this.#flushScheduled = false
-    const out = this.#out
-    if (out.length === 0 || this.#stream.destroyed) return
-    const bytes = this.#outBytes
-    this.#out = []
-    this.#outBytes = 0
-    if (out.length === 1) {
-      this.#stream.write(out[0])
-    } else if (bytes <= out.length * COALESCE_BELOW) {
-      // Small packets: one copy into one buffer costs less than a stream write per packet
-      // (100,000 retained messages on SUBSCRIBE, a subscriber's share of a busy tick).
-      this.#stream.write(Buffer.concat(out, bytes))
-    } else {
-      this.#stream.cork()
-      for (const buf of out) this.#stream.write(buf)
-      this.#stream.uncork()
-    }
-    if (this.#slowReader === undefined && this.#stream.writableLength > this.core.config.limits.maxClientBufferBytes) {
-      this.#watchSlowReader()
-    }
-  }
-
-  /**
-   * A client that leaves more than limits.maxClientBufferBytes unread gets its QoS 0 messages
-   * dropped (Session); one that is still beyond it limits.slowClientTimeout ms later, without
-   * the socket having drained in between, is cut off (5.0: DISCONNECT 0x97, which it will most
-   * likely never read). The socket is destroyed at once: what it holds is what must be freed,
-   * and a peer that does not read would not take a graceful close either.
-   */
-  #watchSlowReader(): void {
-    const { maxClientBufferBytes: max, slowClientTimeout } = this.core.config.limits
-    const onDrain = (): void => {
-      if (this.#slowReader === undefined) return
-      clearTimeout(this.#slowReader.timer)
-      this.#slowReader = undefined
-    }
-    const timer = setTimeout(() => {
-      this.#stream.off('drain', onDrain)
-      this.#slowReader = undefined
-      const buffered = this.bufferedBytes
-      if (buffered <= max || this.#closing !== null) return
-      this.log.warn({ buffered, max, slowClientTimeout }, 'client is not reading: disconnecting it (limits.maxClientBufferBytes, slowClientTimeout)')
-      void this.close({ reasonCode: ReasonCode.QuotaExceeded, publishWill: true, reason: 'client not reading: more than limits.maxClientBufferBytes unread for limits.slowClientTimeout' })
-      this.#stream.destroy()
-    }, slowClientTimeout)
-    timer.unref()
-    this.#slowReader = { timer, onDrain }
-    this.#stream.once('drain', onDrain)
-  }
-
   /** The error boundary. */
   #fail(err: unknown): void {
     if (this.#closing !== null) return
@@ -456,7 +409,7 @@ export class Connection implements ClientContext, Outlet, Watched {
   async #shutdown(opts: CloseOptions): Promise<void> {
     clearTimeout(this.#connectTimer)
     clearTimeout(this.#throttleTimer)
-    if (this.#slowReader !== undefined) clearTimeout(this.#slowReader.timer)
+    this.#outbox.stop()
     if (this.#silenceMs > 0) unwatch(this, this.#silenceMs)
     this.#inbox = []
     const session = this.session
@@ -471,7 +424,7 @@ export class Connection implements ClientContext, Outlet, Watched {
         },
       })
     }
-    this.#flush()
+    this.#outbox.flush()
     this.#stream.end()
     const killer = setTimeout(() => this.#stream.destroy(), 2000)
     killer.unref()
