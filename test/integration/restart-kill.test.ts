@@ -115,3 +115,26 @@ t.test('kill -9: a persistent session expires on time, counted from its disconne
   second.child.kill('SIGTERM')
   t.equal(await second.exited, 0)
 })
+
+t.test('kill -9 with the client still connected: its will is published once the broker is back [MQTT-3.1.2-8]', async (t) => {
+  const dir = await dataDir(t)
+  const first = await spawnOn(t, dir)
+  // The watcher's own persistent session keeps its subscription and queue across the kill.
+  const watcher = { clientId: 'k-cw', clean: false, properties: { sessionExpiryInterval: 60 } }
+  const w1 = await openOn(t, first, watcher)
+  await w1.client.subscribeAsync('kconn/#', { qos: 1 })
+  await w1.client.endAsync()
+  await openOn(t, first, {
+    clientId: 'k-conn',
+    clean: false,
+    properties: { sessionExpiryInterval: 60 },
+    will: { topic: 'kconn/x', payload: Buffer.from('broker died'), qos: 1, retain: false },
+  })
+  await kill(first)
+  const second = await spawnOn(t, dir)
+  const w2 = await openOn(t, second, watcher)
+  const [m] = await w2.got.next(1)
+  t.same([m?.topic, m?.payload], ['kconn/x', 'broker died'], 'the connection was lost without DISCONNECT, so the will is due')
+  second.child.kill('SIGTERM')
+  t.equal(await second.exited, 0)
+})
