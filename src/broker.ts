@@ -248,7 +248,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     const conns = [...this.#connections].map((c) =>
       c.close({ reasonCode: ReasonCode.ServerShuttingDown, publishWill: false, reason: 'the broker is shutting down: reconnect later, or to another server' }))
     await Promise.all(conns)
-    this.#sessions.stop()
+    await this.#sessions.stop()
     await Promise.all(closing)
     if (this.#isOpen) {
       this.#isOpen = false

@@ -32,6 +32,8 @@ export class SessionManager {
   readonly #sessions = new Map<string, Session>()
   readonly #expiryTimers = new Map<string, NodeJS.Timeout>()
   readonly #willTimers = new Map<string, NodeJS.Timeout>()
+  /** Wills and expiries running in the background, awaited by `stop`. */
+  readonly #housekeeping = new Set<Promise<void>>()
   readonly #opts: SessionManagerOptions
 
   constructor(opts: SessionManagerOptions) {
@@ -46,11 +48,20 @@ export class SessionManager {
     return this.#sessions.get(clientId)
   }
 
-  /** Rebuilds sessions and their subscriptions from the store, and re-arms their timers. */
+  /**
+   * Rebuilds sessions and their subscriptions from the store, then re-arms their timers.
+   *
+   * A stored will is always a pending one: a normal DISCONNECT and a published will both
+   * rewrite the meta without it. So every restored will is armed, whether its client dropped
+   * before the restart (its delay runs on from the stored disconnect time) or was connected
+   * when the process died (from now). Timers are armed only once every session is back: a
+   * will or an expiry due at once publishes through the router, and a subscriber whose
+   * session is restored later would miss it.
+   */
   async restore(): Promise<number> {
     const { store, router, limits, log } = this.#opts
     const now = Date.now()
-    let count = 0
+    const restored: Session[] = []
     const queueLengths = await store.queueLengths()
     for await (const record of store.sessions()) {
       const session = new Session({
@@ -72,10 +83,10 @@ export class SessionManager {
       }
       for (const id of await store.incomingIds(record.clientId)) session.incoming.add(id)
       this.#sessions.set(record.clientId, session)
-      this.#scheduleOffline(session, record.disconnectedAt === undefined)
-      count++
+      restored.push(session)
     }
-    return count
+    for (const session of restored) this.#scheduleOffline(session, true)
+    return restored.length
   }
 
   /**
@@ -131,12 +142,18 @@ export class SessionManager {
     this.#scheduleOffline(session, publishWill)
   }
 
-  /** Publishes wills of connected sessions and clears timers, for shutdown. */
-  stop(): void {
+  /**
+   * For shutdown: clears the timers (the store keeps what they need, `restore` re-arms them),
+   * then waits for wills and expiries already under way, so that the store is not closed
+   * between a will's publication and the write that drops it from its session, which would
+   * publish it again after the restart.
+   */
+  async stop(): Promise<void> {
     for (const t of this.#expiryTimers.values()) clearTimeout(t)
     for (const t of this.#willTimers.values()) clearTimeout(t)
     this.#expiryTimers.clear()
     this.#willTimers.clear()
+    await Promise.all([...this.#housekeeping])
   }
 
   #scheduleOffline(session: Session, publishWill: boolean): void {
@@ -251,6 +268,9 @@ export class SessionManager {
   }
 
   #background(p: Promise<void>): void {
-    p.catch((err: unknown) => this.#opts.log.error({ err }, 'session housekeeping failed'))
+    const tracked: Promise<void> = p
+      .catch((err: unknown) => this.#opts.log.error({ err }, 'session housekeeping failed'))
+      .then(() => { this.#housekeeping.delete(tracked) })
+    this.#housekeeping.add(tracked)
   }
 }
