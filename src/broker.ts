@@ -224,13 +224,15 @@ export class Broker extends EventEmitter<BrokerEvents> {
   /**
    * Draining a node: every connected client is told to use another server (5.0: DISCONNECT 0x9C,
    * or 0x9D when `permanent`, with the Server Reference), and new 5.0 connections are redirected.
+   * The server ends these connections, so their wills stand [MQTT-3.1.2-8]: a client that should
+   * not look gone while it moves sets a Will Delay Interval long enough to reconnect elsewhere.
    */
   async redirect(serverReference: string, permanent = false): Promise<void> {
     this.config.serverReference = serverReference
     this.config.redirect = permanent ? 'server-moved' : 'use-another-server'
     const reasonCode = permanent ? ReasonCode.ServerMoved : ReasonCode.UseAnotherServer
     await Promise.all([...this.#connections].map((c) =>
-      c.close({ reasonCode, publishWill: false, reason: 'this server is being drained: connect to the Server Reference', serverReference })))
+      c.close({ reasonCode, publishWill: true, reason: 'this server is being drained: connect to the Server Reference', serverReference })))
   }
 
   /**
@@ -245,8 +247,12 @@ export class Broker extends EventEmitter<BrokerEvents> {
     for (const ws of [this.#ws, this.#wss]) {
       if (ws !== undefined) closing.push(new Promise((resolve) => { ws.wss.close(); ws.server.close(() => resolve()) }))
     }
+    // The server closes these connections, none of them sent DISCONNECT: their wills stand
+    // [MQTT-3.1.2-8] (as Mosquitto publishes them at shutdown). A will whose session ends here
+    // is published before the store closes; a delayed one of a persistent session stays stored
+    // and `restore` re-arms it, counted from this close.
     const conns = [...this.#connections].map((c) =>
-      c.close({ reasonCode: ReasonCode.ServerShuttingDown, publishWill: false, reason: 'the broker is shutting down: reconnect later, or to another server' }))
+      c.close({ reasonCode: ReasonCode.ServerShuttingDown, publishWill: true, reason: 'the broker is shutting down: reconnect later, or to another server' }))
     await Promise.all(conns)
     await this.#sessions.stop()
     await Promise.all(closing)
