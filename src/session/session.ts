@@ -93,6 +93,12 @@ export class Session implements Subscriber {
   #isHydrating = false
   /** Queue entries in the store while not hydrated (restored session, client offline). */
   #storedQueueLength = 0
+  /**
+   * Payload bytes of the entries queued since the session was restored. Those already in the
+   * store then are not counted (that would mean reading every queue at start), so across a
+   * restart an offline session may hold up to twice limits.maxQueuedBytes, never more.
+   */
+  #storedQueueBytes = 0
   /** See `#removeLater`. */
   #removals: number[] | undefined
 
@@ -276,6 +282,7 @@ export class Session implements Subscriber {
     this.#pendingBytes = 0
     this.#held = null
     this.#storedQueueLength = 0
+    this.#storedQueueBytes = 0
     this.#hydrated = true
     this.#incoming = undefined
     this.subscriptions.clear()
@@ -312,11 +319,14 @@ export class Session implements Subscriber {
   }
 
   #countStored(delivery: Delivery): boolean {
-    if (this.#storedQueueLength >= this.#limits.maxQueuedMessages) {
-      this.#log.warn({ clientId: this.clientId, topic: delivery.message.topic }, 'offline queue full: dropping the newest message')
+    const bytes = delivery.message.payload.length
+    if (this.#storedQueueLength >= this.#limits.maxQueuedMessages || this.#storedQueueBytes + bytes > this.#limits.maxQueuedBytes) {
+      this.#log.warn({ clientId: this.clientId, topic: delivery.message.topic, queued: this.#storedQueueLength },
+        'offline queue full: dropping the newest message (raise limits.maxQueuedMessages / maxQueuedBytes)')
       return false
     }
     this.#storedQueueLength++
+    this.#storedQueueBytes += bytes
     return true
   }
 
@@ -385,6 +395,7 @@ export class Session implements Subscriber {
     this.#hydrated = true
     this.#isHydrating = true
     this.#storedQueueLength = 0
+    this.#storedQueueBytes = 0
     const stored: Outgoing[] = []
     let storedBytes = 0
     const seen = new Set<number>()

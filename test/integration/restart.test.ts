@@ -6,6 +6,7 @@ import t, { type Test } from 'tap'
 import { MemoryStore, type Store, type StoredMessage } from '../../src/index.js'
 import type { QueuedMessage } from '../../src/persistence/index.js'
 import { startBroker } from '../helpers/broker.js'
+import type { StartOptions } from '../helpers/transports.js'
 import { delay, until } from '../helpers/client.js'
 import { PacketClient } from '../helpers/packet-client.js'
 
@@ -51,8 +52,8 @@ async function hasSession(store: Store, clientId: string): Promise<boolean> {
 }
 
 /** A persistent 5.0 session subscribed to `r/#` at QoS 2 and offline, with `queued` waiting for it. */
-async function offlineSessionWith(t: Test, store: MemoryStore, clientId: string, queued: StoredMessage[]): Promise<void> {
-  const first = await startBroker({ store, memory: true })
+async function offlineSessionWith(t: Test, store: MemoryStore, clientId: string, queued: StoredMessage[], opts: StartOptions = {}): Promise<void> {
+  const first = await startBroker({ ...opts, store, memory: true })
   const sub = await PacketClient.open(t, first.url, 5)
   await sub.connect({ clientId, clean: false, sessionExpiryInterval: 3600 })
   sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'r/#', qos: 2 }] })
@@ -94,6 +95,22 @@ t.test('after a restart, a session resumed with Session Expiry Interval 0 still 
   const got = [(await back.next('publish')).payload.toString(), (await back.next('publish')).payload.toString()]
   t.same(got, ['kept0', 'kept1'], 'the queue read before the session stopped being kept')
   t.equal(await hasSession(store, 'svc0'), false, 'and the session is no longer stored')
+})
+
+t.test('after a restart, an offline session still keeps its queue within limits.maxQueuedBytes', async (t) => {
+  const opts = { config: { limits: { maxQueuedBytes: 100 } } }
+  const store = new MemoryStore()
+  await offlineSessionWith(t, store, 'bytes', [], opts)
+  const second = await startBroker({ ...opts, store, memory: true })
+  t.teardown(() => second.close())
+  // 40 + 40 bytes fit in 100; the third would make 120.
+  for (const p of ['a', 'b', 'c']) await second.broker.publish(message(p.repeat(40), 1))
+  const back = await PacketClient.open(t, second.url, 5)
+  t.equal((await back.connect({ clientId: 'bytes', clean: false, sessionExpiryInterval: 3600 })).sessionPresent, true)
+  await second.broker.publish(message('end', 1))
+  const got: string[] = []
+  for (let i = 0; i < 3; i++) got.push((await back.next('publish')).payload.toString().slice(0, 3))
+  t.same(got, ['aaa', 'bbb', 'end'], 'the first two were queued, the third dropped')
 })
 
 t.test('session expiry runs across a restart: expired while down, or on time after it [MQTT-3.1.2-23]', async (t) => {
