@@ -72,7 +72,10 @@ export class SessionManager {
       }
       for (const id of await store.incomingIds(record.clientId)) session.incoming.add(id)
       this.#sessions.set(record.clientId, session)
-      this.#scheduleOffline(session, record.disconnectedAt === undefined)
+      // A stored will is one still due: that of a session connected when the process died, or
+      // one whose Will Delay Interval was running (a will is dropped from the store once it is
+      // published or cancelled by a normal DISCONNECT).
+      this.#scheduleOffline(session, true)
       count++
     }
     return count

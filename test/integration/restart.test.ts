@@ -7,7 +7,7 @@ import { MemoryStore, type Store, type StoredMessage } from '../../src/index.js'
 import type { QueuedMessage } from '../../src/persistence/index.js'
 import { startBroker } from '../helpers/broker.js'
 import type { StartOptions } from '../helpers/transports.js'
-import { delay, until } from '../helpers/client.js'
+import { closeClient, collect, connect, delay, until } from '../helpers/client.js'
 import { PacketClient } from '../helpers/packet-client.js'
 
 /*
@@ -111,6 +111,30 @@ t.test('after a restart, an offline session still keeps its queue within limits.
   const got: string[] = []
   for (let i = 0; i < 3; i++) got.push((await back.next('publish')).payload.toString().slice(0, 3))
   t.same(got, ['aaa', 'bbb', 'end'], 'the first two were queued, the third dropped')
+})
+
+t.test('after a restart, a will whose delay was running is published when the delay runs out [MQTT-3.1.3-9]', async (t) => {
+  const store = new MemoryStore()
+  const first = await startBroker({ store, memory: true })
+  const leaving = await connect(first.url, {
+    protocolVersion: 5, clientId: 'leaving', clean: false, properties: { sessionExpiryInterval: 3600 },
+    will: { topic: 'will/restart', payload: Buffer.from('gone'), qos: 1, retain: false, properties: { willDelayInterval: 2 } },
+  })
+  leaving.stream.destroy()
+  const droppedAt = Date.now()
+  await until(() => first.broker.connectionCount === 0, 2000, 'the broker to see the connection drop')
+  await first.close()
+
+  const second = await startBroker({ store, memory: true })
+  t.teardown(() => second.close())
+  const watcher = await connect(second.url, { protocolVersion: 5, clientId: 'watcher' })
+  t.teardown(() => closeClient(watcher))
+  const got = collect(watcher)
+  await watcher.subscribeAsync('will/#', { qos: 1 })
+  const [m] = await got.next(1, 5000)
+  t.equal(m?.payload, 'gone')
+  const after = Date.now() - droppedAt
+  t.ok(after >= 1900, `not before the Will Delay Interval (${after} ms after the drop)`)
 })
 
 t.test('session expiry runs across a restart: expired while down, or on time after it [MQTT-3.1.2-23]', async (t) => {
