@@ -86,13 +86,25 @@ function stopOnSignals(broker: Broker, log: Logger): void {
     try {
       await broker.close()
       log.info('stopped')
-      process.exit(0)
+      exitWhenLogged(0)
     } catch (err) {
       log.error({ err }, 'shutdown failed')
-      process.exit(EXIT_FAILURE)
+      exitWhenLogged(EXIT_FAILURE)
     }
   }
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, (s) => void stop(s))
+}
+
+/**
+ * Exits with `code` once pino's last lines are written: the event loop ends by itself when
+ * they are, and a handle left open is not waited for beyond a second. `process.exit()` at
+ * once would leave those lines to pino's exit-time flushSync, which retries forever when
+ * stdout is a pipe nobody reads any more (EPIPE: `halyard | head`, a log collector that died),
+ * and SIGTERM would never end the process.
+ */
+function exitWhenLogged(code: number): void {
+  process.exitCode = code
+  setTimeout(() => process.exit(code), 1000).unref()
 }
 
 /** SIGHUP re-reads the password file, ACL file and TLS certificate; connections stay up. */

@@ -122,8 +122,15 @@ export class SessionManager {
     }
     session.protocolVersion = opts.protocolVersion
     session.expiryInterval = opts.expiryInterval
-    if (session.isPersistent) await this.#opts.store.putSessionMeta(session.meta())
-    else if (sessionPresent) await this.#opts.store.deleteSession(clientId)
+    if (session.isPersistent) {
+      await this.#opts.store.putSessionMeta(session.meta())
+    } else if (sessionPresent) {
+      // Resumed, but it ends with this connection (5.0 Session Expiry Interval 0): its queue,
+      // still only in the store if it was restored after a restart, is read before the
+      // store forgets it [MQTT-3.1.2-5].
+      await session.load()
+      await this.#opts.store.deleteSession(clientId)
+    }
     return { session, sessionPresent }
   }
 

@@ -85,8 +85,20 @@ export class Session implements Subscriber {
   /** Live deliveries waiting behind a SUBSCRIBE's retained messages (`holdLive`), or null. */
   #held: Delivery[] | null = null
   #hydrated: boolean
+  /**
+   * While `#hydrate` reads the stored queue: live deliveries wait in `#pending` behind it,
+   * or they would overtake the stored messages [MQTT-4.6.0-6] and, once the read meets their
+   * own queue entries, be sent twice.
+   */
+  #isHydrating = false
   /** Queue entries in the store while not hydrated (restored session, client offline). */
   #storedQueueLength = 0
+  /**
+   * Payload bytes of the entries queued since the session was restored. Those already in the
+   * store then are not counted (that would mean reading every queue at start), so across a
+   * restart an offline session may hold up to twice limits.maxQueuedBytes, never more.
+   */
+  #storedQueueBytes = 0
   /** See `#removeLater`. */
   #removals: number[] | undefined
 
@@ -190,7 +202,7 @@ export class Session implements Subscriber {
     if (delivery.qos === 0) return this.#deliverQos0(delivery)
     if (!this.#hydrated) return this.#countStored(delivery)
     const out = fromDelivery(delivery)
-    if (this.outlet !== null && this.#pending.length === 0 && this.#inflight.size < this.receiveMaximum) {
+    if (this.outlet !== null && !this.#isHydrating && this.#pending.length === 0 && this.#inflight.size < this.receiveMaximum) {
       this.#sendNew(out)
       return true
     }
@@ -228,7 +240,7 @@ export class Session implements Subscriber {
       return true
     }
     out.state = 'released'
-    if (out.seq !== undefined) this.#background(this.#store.updateQueued(this.clientId, out.seq, 'released', messageId))
+    if (out.seq !== undefined && this.isPersistent) this.#background(this.#store.updateQueued(this.clientId, out.seq, 'released', messageId))
     this.outlet?.send({ cmd: 'pubrel', messageId })
     return true
   }
@@ -241,12 +253,21 @@ export class Session implements Subscriber {
     this.outlet = outlet
     this.disconnectedAt = undefined
     if (!resumed) return
-    if (!this.#hydrated) await this.#hydrate()
+    await this.load()
     for (const out of this.#inflight.values()) {
       if (out.state === 'released') outlet.send({ cmd: 'pubrel', messageId: out.messageId })
       else this.#sendPublish(outlet, out, out.messageId, true)
     }
     this.#drain()
+  }
+
+  /**
+   * Reads a restored session's queue back from the store (a no-op once done). `attach` does it;
+   * the session manager does it first when a resumed session stops being persistent, because
+   * its store entries are about to be deleted.
+   */
+  async load(): Promise<void> {
+    if (!this.#hydrated) await this.#hydrate()
   }
 
   detach(): void {
@@ -261,6 +282,7 @@ export class Session implements Subscriber {
     this.#pendingBytes = 0
     this.#held = null
     this.#storedQueueLength = 0
+    this.#storedQueueBytes = 0
     this.#hydrated = true
     this.#incoming = undefined
     this.subscriptions.clear()
@@ -297,17 +319,20 @@ export class Session implements Subscriber {
   }
 
   #countStored(delivery: Delivery): boolean {
-    if (this.#storedQueueLength >= this.#limits.maxQueuedMessages) {
-      this.#log.warn({ clientId: this.clientId, topic: delivery.message.topic }, 'offline queue full: dropping the newest message')
+    const bytes = delivery.message.payload.length
+    if (this.#storedQueueLength >= this.#limits.maxQueuedMessages || this.#storedQueueBytes + bytes > this.#limits.maxQueuedBytes) {
+      this.#log.warn({ clientId: this.clientId, topic: delivery.message.topic, queued: this.#storedQueueLength },
+        'offline queue full: dropping the newest message (raise limits.maxQueuedMessages / maxQueuedBytes)')
       return false
     }
     this.#storedQueueLength++
+    this.#storedQueueBytes += bytes
     return true
   }
 
   #drain(): void {
     const outlet = this.outlet
-    if (outlet === null) return
+    if (outlet === null || this.#isHydrating) return
     let now = 0
     while (this.#pending.length > 0 && this.#inflight.size < this.receiveMaximum) {
       const out = this.#pending.shift()
@@ -333,7 +358,7 @@ export class Session implements Subscriber {
     out.messageId = this.#allocateId()
     out.state = 'sent'
     this.#track(out)
-    if (out.qos === 2 && out.seq !== undefined) {
+    if (out.qos === 2 && out.seq !== undefined && this.isPersistent) {
       // The id must survive a restart so that a resend is recognised as a duplicate [MQTT-4.3.3-1].
       this.#background(this.#store.updateQueued(this.clientId, out.seq, 'sent', out.messageId))
     }
@@ -368,28 +393,38 @@ export class Session implements Subscriber {
 
   async #hydrate(): Promise<void> {
     this.#hydrated = true
-    const fresh = this.#pending
-    this.#pending = []
-    this.#pendingBytes = 0
+    this.#isHydrating = true
     this.#storedQueueLength = 0
-    const now = Date.now()
+    this.#storedQueueBytes = 0
+    const stored: Outgoing[] = []
+    let storedBytes = 0
     const seen = new Set<number>()
-    for await (const queued of this.#store.queue(this.clientId)) {
-      if (isExpired(queued, now)) continue
-      seen.add(queued.seq)
-      const out = fromQueued(queued)
-      if (out.state !== 'queued' && out.messageId !== 0 && !this.#inflight.has(out.messageId)) {
-        this.#track(out)
-      } else {
-        out.state = 'queued'
+    try {
+      const now = Date.now()
+      for await (const queued of this.#store.queue(this.clientId)) {
+        if (isExpired(queued, now)) continue
+        seen.add(queued.seq)
+        const out = fromQueued(queued)
+        if (out.state !== 'queued' && out.messageId !== 0 && !this.#inflight.has(out.messageId)) {
+          this.#track(out)
+        } else {
+          out.state = 'queued'
+          stored.push(out)
+          storedBytes += out.message.payload.length
+        }
+      }
+    } finally {
+      this.#isHydrating = false
+      // What arrived while the queue was read goes behind it, once: its queue entry may or may
+      // not have been written in time for the read to meet it.
+      const fresh = this.#pending
+      this.#pending = stored
+      this.#pendingBytes = storedBytes
+      for (const out of fresh) {
+        if (out.seq !== undefined && seen.has(out.seq)) continue
         this.#pending.push(out)
         this.#pendingBytes += out.message.payload.length
       }
-    }
-    for (const out of fresh) {
-      if (out.seq !== undefined && seen.has(out.seq)) continue
-      this.#pending.push(out)
-      this.#pendingBytes += out.message.payload.length
     }
   }
 

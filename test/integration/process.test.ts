@@ -69,3 +69,18 @@ t.test('SIGTERM: 5.0 clients get DISCONNECT 0x8B, the store closes, exit code 0'
   again.child.kill('SIGTERM')
   t.equal(await again.exited, 0)
 })
+
+t.test('SIGTERM ends the process with exit code 0 even when nobody reads its stdout any more (EPIPE)', async (t) => {
+  // `halyard | head`, or a log collector that died: the last log lines cannot be written.
+  const proc = await spawnBroker(['--memory'])
+  t.teardown(() => { proc.child.kill('SIGKILL') })
+  proc.child.stdout?.destroy()
+  proc.child.kill('SIGTERM')
+  let timer: NodeJS.Timeout | undefined
+  const code = await Promise.race([
+    proc.exited,
+    new Promise<string>((resolve) => { timer = setTimeout(() => resolve('still running 5 s after SIGTERM'), 5000) }),
+  ])
+  clearTimeout(timer)
+  t.equal(code, 0)
+})
