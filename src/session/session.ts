@@ -12,6 +12,8 @@ import {
  * map); `Session.#track` swaps in a real one before the first `set`.
  */
 const NOTHING_INFLIGHT = new Map<number, Outgoing>()
+/** At most one queue-full warning per session in this many ms. */
+const DROP_WARNING_EVERY_MS = 1000
 
 /** What a session writes to: the connection, seen from here as an outlet for packets. */
 export interface Outlet {
@@ -81,6 +83,9 @@ export class Session implements Subscriber {
   #incoming: Set<number> | undefined
   #pending: Outgoing[] = []
   #pendingBytes = 0
+  /** Messages dropped on a full queue since the last warning (`#warnDropped`). */
+  #droppedSinceWarning = 0
+  #lastDropWarningAt = Number.NEGATIVE_INFINITY
   #nextId = 1
   /** Live deliveries waiting behind a SUBSCRIBE's retained messages (`holdLive`), or null. */
   #held: Delivery[] | null = null
@@ -208,8 +213,7 @@ export class Session implements Subscriber {
     }
     if (this.#pending.length >= this.#limits.maxQueuedMessages ||
         this.#pendingBytes + delivery.message.payload.length > this.#limits.maxQueuedBytes) {
-      this.#log.warn({ clientId: this.clientId, topic: delivery.message.topic, queued: this.#pending.length },
-        'session queue full: dropping the newest message (raise limits.maxQueuedMessages / maxQueuedBytes)')
+      this.#warnDropped(delivery, this.#pending.length, 'session queue full: dropping the newest message (raise limits.maxQueuedMessages / maxQueuedBytes)')
       return false
     }
     this.#pending.push(out)
@@ -318,11 +322,24 @@ export class Session implements Subscriber {
     return outlet.send(toPublishPacket(src, messageId, version, dup))
   }
 
+  /**
+   * A full queue drops every message that comes while it stays full: one warning a second per
+   * session, with the count since the last one, rather than a line per message (a busy topic
+   * would write thousands a second).
+   */
+  #warnDropped(delivery: Delivery, queued: number, message: string): void {
+    this.#droppedSinceWarning++
+    const now = Date.now()
+    if (now - this.#lastDropWarningAt < DROP_WARNING_EVERY_MS) return
+    this.#log.warn({ clientId: this.clientId, topic: delivery.message.topic, queued, dropped: this.#droppedSinceWarning }, message)
+    this.#droppedSinceWarning = 0
+    this.#lastDropWarningAt = now
+  }
+
   #countStored(delivery: Delivery): boolean {
     const bytes = delivery.message.payload.length
     if (this.#storedQueueLength >= this.#limits.maxQueuedMessages || this.#storedQueueBytes + bytes > this.#limits.maxQueuedBytes) {
-      this.#log.warn({ clientId: this.clientId, topic: delivery.message.topic, queued: this.#storedQueueLength },
-        'offline queue full: dropping the newest message (raise limits.maxQueuedMessages / maxQueuedBytes)')
+      this.#warnDropped(delivery, this.#storedQueueLength, 'offline queue full: dropping the newest message (raise limits.maxQueuedMessages / maxQueuedBytes)')
       return false
     }
     this.#storedQueueLength++
