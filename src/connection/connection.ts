@@ -211,6 +211,10 @@ export class Connection implements ClientContext, Outlet, Watched, SlowReaderPol
 
   markConnected(session: Session): void {
     this.session = session
+    // The CONNECT timer runs until the client is connected, not just until CONNECT arrives: an
+    // authenticate hook or an AUTH exchange that never ends must not hold the socket forever.
+    clearTimeout(this.#connectTimer)
+    this.#connectTimer = undefined
   }
 
   useOutboundAliases(max: number): void {
@@ -336,10 +340,6 @@ export class Connection implements ClientContext, Outlet, Watched, SlowReaderPol
   }
 
   #handle(packet: InboundPacket): void {
-    if (this.#connectTimer !== undefined) {
-      clearTimeout(this.#connectTimer)
-      this.#connectTimer = undefined
-    }
     if (this.#isTracing) this.log.trace({ cmd: packet.cmd }, 'received')
     if (this.#throttle !== undefined && packet.cmd === 'publish') this.#chargePublish(this.#throttle, packet)
     try {
@@ -402,7 +402,7 @@ export class Connection implements ClientContext, Outlet, Watched, SlowReaderPol
   #onConnectTimeout(): void {
     this.#connectTimer = undefined
     if (this.session !== null || this.#closing !== null) return
-    this.log.info('no CONNECT within limits.connectTimeout: closing')
+    this.log.info('not connected within limits.connectTimeout (no CONNECT, or its authentication did not finish): closing')
     void this.close({ publishWill: false, reason: 'connect timeout' })
   }
 

@@ -120,4 +120,20 @@ t.test('c2b: a CONNECT that never arrives is closed after limits.connectTimeout'
   t.test('the healthy client on that broker is unaffected', (t) => assertHealthy(t, slow.healthy, 'health/slow'))
 })
 
+t.test('c2b: a CONNECT whose authentication never finishes is closed after limits.connectTimeout', async (t) => {
+  // An authenticate hook that never answers (a user store that hangs) must not hold the socket.
+  const stuck = await wireBroker(t, {
+    config: { limits: { connectTimeout: 300 } },
+    hooks: { authenticate: ({ username }) => username === 'stuck' ? new Promise<boolean>(() => undefined) : Promise.resolve(true) },
+  })
+  for (const version of [4, 5] as const) {
+    const raw = await openRaw(t, stuck.b.port)
+    raw.send(connectPacket({ version, clientId: `stuck-${version}`, username: 'stuck', password: 'p' }))
+    const { elapsed, rest } = await raw.timeClose(1500)
+    t.equal(rest.length, 0, `v${version}: closed without a CONNACK`)
+    t.ok(elapsed >= 250, `v${version}: not before the timeout (${elapsed} ms)`)
+  }
+  t.test('the healthy client on that broker is unaffected', (t) => assertHealthy(t, stuck.healthy, 'health/stuck'))
+})
+
 t.test('the healthy client still publishes and subscribes', (t) => assertHealthy(t, healthy, 'health/first'))
