@@ -39,6 +39,7 @@ async function main(): Promise<void> {
   const { config, configFile } = loaded
   const log = createLogger(config.logLevel)
   log.info({ configFile, dataDir: config.dataDir ?? 'memory only' }, 'starting halyard')
+  for (const warning of loaded.warnings) log.warn(warning)
 
   let broker: Broker | undefined
   // Some listener errors arrive as 'error' events rather than rejections; during startup

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path'
-import { ConfigError, type Source } from './errors.js'
+import { ConfigError, nearest, type Source } from './errors.js'
 import { applyConfigFile } from './file.js'
 import { parseFlags, wantsHelp, type Flag } from './flags.js'
 import { helpText } from './help.js'
@@ -21,6 +21,8 @@ export interface LoadedConfig {
   configFile?: string
   /** Set when `--help` was asked for: print it and exit; `config` is then the defaults. */
   help?: string
+  /** Things worth telling the user that do not stop the broker (an unknown HALYARD_* variable). */
+  warnings: string[]
 }
 
 /**
@@ -30,7 +32,7 @@ export interface LoadedConfig {
  * that made it; throws `ConfigError`.
  */
 export function loadConfig({ argv, env, cwd }: LoadConfigOptions): LoadedConfig {
-  if (wantsHelp(argv)) return { config: structuredClone(defaultConfig), help: helpText() }
+  if (wantsHelp(argv)) return { config: structuredClone(defaultConfig), help: helpText(), warnings: [] }
   const flags = parseFlags(argv)
   const config = structuredClone(defaultConfig)
 
@@ -52,7 +54,26 @@ export function loadConfig({ argv, env, cwd }: LoadConfigOptions): LoadedConfig 
       `port and wsPort are both ${config.port}: the TCP and WebSocket listeners need different ports`, { key: 'wsPort' })
   }
   checkListeners(config)
-  return configFile === undefined ? { config } : { config, configFile }
+  const warnings = unknownEnv(env)
+  return configFile === undefined ? { config, warnings } : { config, configFile, warnings }
+}
+
+const PREFIX = 'HALYARD_'
+const knownEnv = [...settings.map((s) => s.env), metaOptions.config.env, metaOptions.memory.env]
+
+/**
+ * HALYARD_* variables that no setting reads: most likely a typo that would otherwise be
+ * silently ignored. A warning rather than an error: other tools may share the prefix.
+ */
+function unknownEnv(env: LoadConfigOptions['env']): string[] {
+  const warnings: string[] = []
+  for (const name of Object.keys(env)) {
+    if (!name.startsWith(PREFIX) || knownEnv.includes(name)) continue
+    const typo = nearest(name.slice(PREFIX.length), knownEnv.map((known) => known.slice(PREFIX.length)))
+    const didYouMean = typo === undefined ? '' : ` (did you mean ${PREFIX}${typo}?)`
+    warnings.push(`environment variable ${name} is not a Halyard setting and is ignored${didYouMean}; --help lists every variable`)
+  }
+  return warnings
 }
 
 function applyEnv(config: BrokerConfig, env: LoadConfigOptions['env']): void {

@@ -128,3 +128,16 @@ t.test('the stock config files load and say what the README promises', async (t)
   const network = load({ cwd: repo, argv: ['--config', 'config/example-network.json'] }).config
   t.equal(network.host, '0.0.0.0')
 })
+
+t.test('an unknown HALYARD_* variable is reported as a warning with the likely name, and changes nothing', async (t) => {
+  const cwd = t.testdir()
+  const env = { HALYARD_PROT: '2002', HALYARD_MAX_INFLIGHT: '8', HALYARD_SOMETHING_ELSE: 'x', OTHER_PORT: '1' }
+  const { config, warnings } = load({ env, cwd })
+  t.equal(config.port, defaultConfig.port, 'the misspelt variable sets nothing')
+  t.equal(config.limits.maxInflight, 8, 'the known one still applies')
+  t.same(warnings, [
+    'environment variable HALYARD_PROT is not a Halyard setting and is ignored (did you mean HALYARD_PORT?); --help lists every variable',
+    'environment variable HALYARD_SOMETHING_ELSE is not a Halyard setting and is ignored; --help lists every variable',
+  ])
+  t.same(load({ env: { HALYARD_PORT: '2002' }, cwd }).warnings, [], 'no warning when every variable is known')
+})
