@@ -32,7 +32,9 @@ const USAGE = `Usage: npm run bench -- [options]
 
   --quick                  about a minute: 1 round, 1 s per scenario, 1,000 idle connections,
                            10,000 retained messages (checks that the harness works)
-  --seconds N              sending phase of each throughput/latency run (default 3, quick 1)
+  --seconds N              sending phase of each throughput run (default 3, quick 1)
+  --latency-seconds N      sending phase of the latency run, whose first 2 s (at most a fifth)
+                           are warm-up and not counted (default 12, quick 1)
   --rounds N               rounds per scenario; the table shows medians (default 3, quick 1)
   --scenario NAME[,NAME]   only these scenarios (repeatable): ${SCENARIOS.map((s) => s.name).join(', ')}
   --broker NAME[,NAME]     only these brokers (repeatable): ${TARGETS.join(', ')}
@@ -89,6 +91,7 @@ function parseCli(argv: string[]): Cli | null {
     options: {
       quick: { type: 'boolean', default: false },
       seconds: { type: 'string' },
+      'latency-seconds': { type: 'string' },
       rounds: { type: 'string' },
       scenario: { type: 'string', multiple: true },
       broker: { type: 'string', multiple: true },
@@ -111,6 +114,7 @@ function parseCli(argv: string[]): Cli | null {
   return {
     isQuick,
     seconds,
+    latencySeconds: positive(values['latency-seconds'], isQuick ? 1 : 12, '--latency-seconds', 120),
     rounds: Math.round(positive(values.rounds, isQuick ? 1 : 3, '--rounds', 50)),
     idleConnections: values['idle-connections'] === 'max'
       ? Number.POSITIVE_INFINITY

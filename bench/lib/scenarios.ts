@@ -8,6 +8,11 @@ import type { TargetName } from './brokers.js'
 
 export interface Options {
   seconds: number
+  /**
+   * The latency run's sending phase. Longer than a throughput run's: its first 2 s are warm-up
+   * (a JIT-compiled broker is still compiling its hot path then), and the tail needs samples.
+   */
+  latencySeconds: number
   rounds: number
   idleConnections: number
   /** As many idle connections as `ulimit -n` allows (minus a margin): the `idle-max` scenario. */
@@ -92,7 +97,7 @@ export const SCENARIOS: Scenario[] = [
     name: 'latency',
     title: 'latency at 5,000 msg/s, QoS 0, 64 B, TCP_NODELAY on every socket',
     targets: ALL, skipped: {}, key: { name: 'p99Ms', label: 'p99', unit: 'ms', isHigherBetter: false },
-    spec: (o) => ({ ...base(o), kind: 'latency', rate: 5000 }),
+    spec: (o) => ({ ...base(o), kind: 'latency', rate: 5000, seconds: o.latencySeconds }),
   },
   {
     name: 'idle',
