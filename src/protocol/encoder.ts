@@ -12,7 +12,7 @@ import { connackReturnCode311, ReasonCode, subackCode311 } from './reason-codes.
  * Everything inside the broker speaks MQTT 5.0; this is the one place that speaks down to
  * 3.1.1 and 3.1 clients (STYLE.md, Errors):
  * - CONNACK: the reason code becomes a 3.1.1 return code (`connackReturnCode311`).
- * - SUBACK: any failure code becomes 0x80 [MQTT-3.9.3-2 (3.1.1)].
+ * - SUBACK: every failure code becomes 0x80 [MQTT-3.9.3-2 (3.1.1)].
  * - UNSUBACK, PUBACK, PUBREC, PUBREL, PUBCOMP: reason codes dropped (mqtt-packet writes none
  *   below 5.0).
  * - No properties below 5.0 (mqtt-packet ignores them there).

@@ -128,7 +128,7 @@ function checkPublish(r: ByteReader, flags: number, version: ProtocolVersion): v
   r.utf8('Topic Name')
   if ((flags & 0x06) !== 0) checkPacketId(r, 'PUBLISH')
   if (version === 5) checkProperties(r, PropertyPlace.Publish, 'PUBLISH')
-  // The rest is the payload: any bytes, possibly none (section 3.3.3).
+  // The rest is the payload: arbitrary bytes, possibly none (section 3.3.3).
 }
 
 function checkAck(r: ByteReader, name: string, version: ProtocolVersion): void {

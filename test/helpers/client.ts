@@ -103,6 +103,19 @@ export async function open(url: string, opts: IClientOptions = {}): Promise<Open
   })
 }
 
+/** The CONNACK code a plain MQTT.js CONNECT got (its refusal code), or 0 when it connected. */
+export async function connackCode(url: string, opts: IClientOptions): Promise<number> {
+  try {
+    const { client } = await open(url, opts)
+    await closeClient(client)
+    return 0
+  } catch (err) {
+    const code = (err as { code?: unknown }).code
+    if (typeof code !== 'number') throw err
+    return code
+  }
+}
+
 /**
  * Ends a client politely (DISCONNECT) if it is connected, bounded: a client still waiting for
  * acknowledgements is cut off after `ms`. Safe to call twice.

@@ -6,11 +6,10 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import t, { type Test } from 'tap'
-import type { IClientOptions } from 'mqtt'
 import { hashPassword } from '../../../src/auth/index.js'
 import type { BrokerHooks } from '../../../src/index.js'
 import { startBroker, type TestBroker } from '../../helpers/broker.js'
-import { closeClient, open, until, type Version } from '../../helpers/client.js'
+import { connackCode, until, type Version } from '../../helpers/client.js'
 import { requireProgram } from '../../helpers/programs.js'
 
 /*
@@ -40,18 +39,6 @@ async function passwordBroker(t: Test, passwordFile: string, extra: Parameters<t
 const urlFor = (b: TestBroker, transport: Transport): string =>
   transport === 'tcp' ? `mqtt://127.0.0.1:${b.port}` : `ws://127.0.0.1:${b.wsPort}/mqtt`
 
-/** The CONNACK code a refused connection got, or 0 when it connected. */
-async function connackCode(url: string, opts: IClientOptions): Promise<number> {
-  try {
-    const { client } = await open(url, opts)
-    await closeClient(client)
-    return 0
-  } catch (err) {
-    const code = (err as { code?: unknown }).code
-    if (typeof code !== 'number') throw err
-    return code
-  }
-}
 
 // Needs no mosquitto_passwd: the file is written with the broker's own hashing.
 for (const protocolVersion of [4, 5] as Version[]) {

@@ -4,10 +4,9 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import t, { type Test } from 'tap'
-import type { IClientOptions } from 'mqtt'
 import { hashPassword, hashScramSha256 } from '../../../src/auth/index.js'
 import { startBroker, type TestBroker } from '../../helpers/broker.js'
-import { closeClient, open, type Version } from '../../helpers/client.js'
+import { connackCode, type Version } from '../../helpers/client.js'
 import { PacketClient } from '../../helpers/packet-client.js'
 import { ScramClient } from '../../helpers/scram-client.js'
 
@@ -31,18 +30,6 @@ async function broker(t: Test): Promise<TestBroker> {
   return b
 }
 
-/** The CONNACK code a plain MQTT.js CONNECT got, or 0 when it connected. */
-async function connackCode(url: string, opts: IClientOptions): Promise<number> {
-  try {
-    const { client } = await open(url, opts)
-    await closeClient(client)
-    return 0
-  } catch (err) {
-    const code = (err as { code?: unknown }).code
-    if (typeof code !== 'number') throw err
-    return code
-  }
-}
 
 interface Exchange { c: PacketClient; scram: ScramClient; serverFirst: string; reasonCode: number | undefined; serverFinal: Buffer | undefined }
 
